@@ -1,0 +1,1 @@
+"""rvqgan: Improved RVQGAN neural audio codec."""
