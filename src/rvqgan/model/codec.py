@@ -73,6 +73,10 @@ class Codec(nn.Module):
             latent, config.n_codebooks, config.codebook_size, config.codebook_dim, config.quantizer_dropout
         )
         self.decoder = Decoder(latent, config.decoder_dim, config.decoder_rates, config.activation, config.causal)
+        # Identity of the weights, set by the checkpoint loader; written into .rvq headers
+        # so that a file names the model that can decode it.
+        self.name: str = "unnamed"
+        self.content_hash: str | None = None
 
     # -- facts of the model -------------------------------------------------------------
     @property

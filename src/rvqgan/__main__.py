@@ -1,0 +1,4 @@
+from rvqgan.cli.main import main
+import sys
+
+sys.exit(main())
