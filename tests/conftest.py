@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny random models and the real test clip."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rvqgan.model import Codec, CodecConfig, preset
+
+DATA = Path(__file__).parent / "data"
+REAL_CLIP = DATA / "ambi_piano.flac"
+
+torch.set_num_threads(1)
+
+
+def tiny_config(**changes) -> CodecConfig:
+    """A model small enough for unit tests, with the paper's layout."""
+    base = dataclasses.replace(preset("tiny_44khz"), encoder_dim=4, decoder_dim=32, n_codebooks=4, codebook_size=64)
+    return dataclasses.replace(base, **changes)
+
+
+def randomize(model: Codec, seed: int = 0) -> Codec:
+    """Move Snake alphas and biases away from their initial values so tests are meaningful."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("alpha"):
+                param.copy_(0.5 + torch.rand(param.shape, generator=gen))
+            elif name.endswith("bias"):
+                param.add_(0.05 * torch.randn(param.shape, generator=gen))
+    return model
+
+
+@pytest.fixture
+def tiny_model() -> Codec:
+    torch.manual_seed(0)
+    return randomize(Codec(tiny_config())).eval()
+
+
+@pytest.fixture(scope="session")
+def real_clip() -> tuple[np.ndarray, int]:
+    """The real test recording as float32 [C, T] and its sample rate."""
+    import soundfile as sf
+
+    data, rate = sf.read(REAL_CLIP, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(data.T), rate
