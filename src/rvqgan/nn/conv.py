@@ -56,7 +56,7 @@ class _WeightNorm(nn.Module):
 
 
 def _norm_except_dim0(weight: torch.Tensor) -> torch.Tensor:
-    return weight.norm(dim=tuple(range(1, weight.dim())), keepdim=True)
+    return torch.linalg.vector_norm(weight, dim=tuple(range(1, weight.dim())), keepdim=True)
 
 
 class WNConv1d(_WeightNorm):

@@ -1,0 +1,71 @@
+"""Codec specifications as written on the command line, e.g. ``opus:6,8,12,24``.
+
+* ``opus:K1,K2,...``: Opus at those kbps (default 6,8,12,24).
+* ``mp3:K1,K2,...``: MP3 at those kbps; ``K@RATE`` sets LAME's sample rate (default 32).
+* ``model:PATH[:NAME]``: an rvqgan checkpoint, at every number of codebooks; NAME names
+  it in reports (default: the model's own name, else the file stem).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rvqgan.errors import ConfigError
+from rvqgan.eval.baselines import Mp3Codec, OpusCodec
+from rvqgan.eval.codecs import EvalCodec, ModelCodec
+
+
+def _numbers(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ConfigError(f"{what}: give at least one bitrate, e.g. {what}:6,8")
+    return items
+
+
+def _int(text: str, spec: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"codec spec {spec!r}: {text!r} is not a whole number of kbps") from None
+
+
+def load_model(path: str | Path):
+    """Load a checkpoint with the package's public loader (or the checkpoint module's)."""
+    import rvqgan
+
+    loader = getattr(rvqgan, "load_model", None)
+    if loader is None:
+        from rvqgan.checkpoint import load_model_file as loader
+    try:
+        return loader(path, fold=True)
+    except TypeError:
+        return loader(path)
+
+
+def parse_codec_spec(spec: str, device: str = "cpu") -> EvalCodec:
+    """Build the :class:`EvalCodec` a spec names (see the module docstring)."""
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind == "opus":
+        return OpusCodec([_int(t, spec) for t in _numbers(rest, "opus")] if rest else (6, 8, 12, 24))
+    if kind == "mp3":
+        items: list = []
+        for text in _numbers(rest, "mp3") if rest else ["32"]:
+            k, _, rate = text.partition("@")
+            items.append((_int(k, spec), _int(rate, spec)) if rate else _int(k, spec))
+        return Mp3Codec(items)
+    if kind == "model":
+        if not rest:
+            raise ConfigError("model codec spec needs a checkpoint: model:PATH[:NAME]")
+        path, name = rest, None
+        head, _, tail = rest.rpartition(":")
+        if head and not Path(rest).exists() and Path(head).exists():
+            path, name = head, tail
+        if not Path(path).exists():
+            raise ConfigError(f"model checkpoint {path!r} does not exist")
+        model = load_model(path)
+        default = getattr(model, "name", None)
+        if not default or default == "unnamed":
+            default = Path(path).stem
+        return ModelCodec(model, name=name or default, device=device)
+    raise ConfigError(f"unknown codec {kind!r} in {spec!r}; use opus:KBPS,..., mp3:KBPS,... or model:PATH[:NAME]")

@@ -1,0 +1,28 @@
+"""Inference beyond one model call: long files in chunks, at constant memory.
+
+``encode_stream`` / ``decode_stream`` take and yield chunks (generators) and give the
+same codes and audio as one whole-file call, with the output length equal to the input
+length; ``encode_long`` / ``decode_long`` wrap them for arrays already in memory.
+"""
+
+from rvqgan.inference.chunked import (
+    DEFAULT_CHUNK_FRAMES,
+    decode_long,
+    decode_stream,
+    encode_long,
+    encode_stream,
+    frames_for_length,
+)
+from rvqgan.inference.receptive import Context, decoder_context, encoder_context
+
+__all__ = [
+    "DEFAULT_CHUNK_FRAMES",
+    "Context",
+    "decode_long",
+    "decode_stream",
+    "decoder_context",
+    "encode_long",
+    "encode_stream",
+    "encoder_context",
+    "frames_for_length",
+]

@@ -1,0 +1,187 @@
+"""The training recipe: one frozen dataclass tree, read from YAML with dotted overrides.
+
+A recipe file looks like ``configs/dac_44khz.yaml``; an ablation names a ``base:``
+file and overrides a few keys. ``model:`` may start from a named preset
+(``model: {preset: small_44khz, decoder_dim: 256}``). Unknown keys are errors that
+name the dotted key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rvqgan.config import apply_overrides, from_dict, load_yaml, merge, to_dict
+from rvqgan.data.config import DataConfig
+from rvqgan.discriminators import DiscriminatorConfig
+from rvqgan.errors import ConfigError
+from rvqgan.losses import PAPER_MEL_BINS, PAPER_MEL_WINDOWS, LossWeights
+from rvqgan.model import CodecConfig, preset
+
+
+@dataclass(frozen=True)
+class QuantizerConfig:
+    """Which codebook learning rule the residual VQ uses.
+
+    Attributes:
+        kind: ``"factorized"`` (the paper: L2-normalized look-up, codebook loss) or
+            ``"ema_kmeans"`` (EnCodec's: Euclidean, EMA updates, k-means init, dead-code restart).
+        ema_decay, kmeans_iters, dead_code_threshold: the ``ema_kmeans`` settings.
+    """
+
+    kind: Literal["factorized", "ema_kmeans"] = "factorized"
+    ema_decay: float = 0.99
+    kmeans_iters: int = 10
+    dead_code_threshold: float = 2.0
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights and forms.
+
+    Attributes:
+        weights: weight of each term (paper: mel 15, adversarial 1, feature matching 2,
+            codebook 1, commitment 0.25).
+        gan: ``"hinge"`` (the paper's text) or ``"lsgan"`` (the official code).
+        mel_windows, mel_bins: the multi-scale mel loss (paper: 32..2048, 5..320 bins).
+        stft_windows: windows of the optional STFT loss (weight ``stft``).
+        relative_feature_matching: EnCodec's relative feature-matching form.
+        balancer: weight the losses that reach the output audio by EnCodec's gradient
+            balancer (their weights then set shares of the gradient).
+        balancer_ema: EMA decay of the balancer's gradient norms.
+    """
+
+    weights: LossWeights = field(default_factory=LossWeights)
+    gan: Literal["lsgan", "hinge"] = "hinge"
+    mel_windows: tuple[int, ...] = PAPER_MEL_WINDOWS
+    mel_bins: tuple[int, ...] = PAPER_MEL_BINS
+    stft_windows: tuple[int, ...] = (2048, 512)
+    relative_feature_matching: bool = False
+    balancer: bool = False
+    balancer_ema: float = 0.999
+
+    def __post_init__(self) -> None:
+        if len(self.mel_windows) != len(self.mel_bins):
+            raise ConfigError(f"loss.mel_windows {self.mel_windows} and loss.mel_bins {self.mel_bins} differ in length")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW for both networks, exponential decay per step, gradient clipping.
+
+    Attributes:
+        lr: learning rate of the generator (1e-4).
+        d_lr: of the discriminator; ``None`` means ``lr``.
+        betas: paper (0.8, 0.9); the official code (0.8, 0.99).
+        weight_decay: AdamW's decoupled weight decay (torch default 0.01, as the official code).
+        lr_gamma: the learning rate is ``lr * lr_gamma ** step``.
+        grad_clip_g, grad_clip_d: max gradient norms (official: 1000 and 10).
+    """
+
+    lr: float = 1e-4
+    d_lr: float | None = None
+    betas: tuple[float, float] = (0.8, 0.9)
+    weight_decay: float = 0.01
+    lr_gamma: float = 0.999996
+    grad_clip_g: float = 1000.0
+    grad_clip_d: float = 10.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """How long, how big, how often.
+
+    Attributes:
+        max_steps: training steps (paper 400k; ablations 250k).
+        batch_size: global batch (all processes together; paper 72, ablations 12).
+        seed: fixes initial weights, data order and every random draw.
+        precision: ``"bf16"`` autocasts the networks on CUDA (losses stay float32).
+        ema_decay: keep an EMA copy of the generator with this decay (``None``: off).
+        adversarial_start: steps before the discriminator and adversarial losses start
+            (0 = from the beginning, as the paper).
+        valid_every, checkpoint_every, keep_checkpoints: validation and checkpoint cadence.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        threads: CPU threads of torch (0: leave torch's default).
+    """
+
+    max_steps: int = 400_000
+    batch_size: int = 72
+    seed: int = 0
+    precision: Literal["fp32", "bf16"] = "fp32"
+    ema_decay: float | None = None
+    adversarial_start: int = 0
+    valid_every: int = 5000
+    checkpoint_every: int = 5000
+    keep_checkpoints: int = 3
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 0 or self.batch_size < 1 or self.seed < 0:
+            raise ConfigError("schedule: max_steps and seed must be >= 0, batch_size >= 1")
+        if self.keep_checkpoints < 1 or self.checkpoint_every < 1 or self.valid_every < 1:
+            raise ConfigError("schedule: keep_checkpoints, checkpoint_every and valid_every must be >= 1")
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Where progress goes.
+
+    Attributes:
+        every: a plain log line (stdout and RUN_DIR/train.log) and a metrics.jsonl
+            record every this many steps.
+        tensorboard: write TensorBoard events to RUN_DIR/tb (needs ``tensorboard``).
+        audio_items: validation items whose audio and spectrograms go to TensorBoard.
+        progress_bar: ``"auto"`` shows tqdm when stdout is a terminal.
+    """
+
+    every: int = 50
+    tensorboard: bool = True
+    audio_items: int = 2
+    progress_bar: Literal["auto", "on", "off"] = "auto"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The whole recipe (see ``configs/dac_44khz.yaml``)."""
+
+    model: CodecConfig = field(default_factory=CodecConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def __post_init__(self) -> None:
+        if self.discriminator.sample_rate != self.model.sample_rate:
+            raise ConfigError(
+                f"discriminator.sample_rate {self.discriminator.sample_rate} differs from model.sample_rate "
+                f"{self.model.sample_rate}; leave it out to inherit the model's"
+            )
+
+
+def resolve(data: dict[str, Any]) -> dict[str, Any]:
+    """Expand ``model.preset`` and let the discriminator inherit the model's rate."""
+    data = merge({}, data)
+    model = data.get("model")
+    if isinstance(model, dict) and "preset" in model:
+        model = dict(model)
+        data["model"] = merge(to_dict(preset(model.pop("preset"))), model)
+    rate = data.get("model", {}).get("sample_rate", CodecConfig.sample_rate)
+    disc = data.setdefault("discriminator", {})
+    if isinstance(disc, dict):
+        disc.setdefault("sample_rate", rate)
+    return data
+
+
+def config_from_dict(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Build a :class:`TrainConfig` from a mapping and ``key.path=value`` overrides."""
+    return from_dict(TrainConfig, resolve(apply_overrides(data, list(overrides))))
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a recipe YAML (following ``base:``), apply overrides, check every key."""
+    return config_from_dict(load_yaml(path), overrides)
