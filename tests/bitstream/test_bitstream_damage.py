@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-from rvq_helpers import make_header, random_codes, write_bytes
 
 from rvqgan.bitstream import CHUNK_OVERHEAD, RvqEnd, RvqReader, pack_codes, read_rvq
 from rvqgan.bitstream.layout import PREAMBLE, crc32, encode_chunk, encode_end, encode_preamble
 from rvqgan.errors import BitstreamError
+from tests.bitstream.helpers import make_header, random_codes, write_bytes
+from tests.conftest import REAL_CLIP
 
-FLAC = str(Path(__file__).resolve().parents[1] / "data" / "ambi_piano.flac")
+FLAC = str(REAL_CLIP)
 
 HEADER = make_header(n_codebooks=2, codebook_size=1024, channels=2, chunk_frames=3, original_length=1234)
 CODES = random_codes(np.random.default_rng(5), HEADER, 8)  # chunks of 3, 3 and 2 frames

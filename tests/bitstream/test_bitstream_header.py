@@ -6,10 +6,10 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from rvq_helpers import make_header
 
 from rvqgan.bitstream import FORMAT_VERSION, LoudnessInfo, RvqHeader, default_chunk_frames
 from rvqgan.errors import BitstreamError
+from tests.bitstream.helpers import make_header
 
 
 @pytest.mark.parametrize(

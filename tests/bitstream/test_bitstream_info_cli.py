@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from rvq_helpers import make_header, random_codes, write_bytes
 
 from rvqgan.cli.main import main
+from tests.bitstream.helpers import make_header, random_codes, write_bytes
+from tests.conftest import REAL_CLIP
 
-FLAC = str(Path(__file__).resolve().parents[1] / "data" / "ambi_piano.flac")
+FLAC = str(REAL_CLIP)
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import pytest
 import torch
-from rvq_helpers import make_header, random_codes, write_bytes
 
 from rvqgan.bitstream import CHUNK_OVERHEAD, END_SIZE, RvqReader, RvqWriter, default_chunk_frames, read_rvq
 from rvqgan.errors import BitstreamError, InputError
+from tests.bitstream.helpers import make_header, random_codes, write_bytes
 
 
 @pytest.mark.parametrize("bits", range(1, 17))

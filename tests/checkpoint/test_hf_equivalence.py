@@ -138,3 +138,15 @@ def test_layouts_dacconfig_cannot_express() -> None:
         to_hf(Codec(tiny_config(latent_dim=32)))
     with pytest.raises(CheckpointError, match="causal"):
         to_hf(Codec(tiny_config(causal=True)))
+
+
+def test_dacmodel_with_weight_norm_applied() -> None:
+    dac = _random_dac(44100, [2, 4, 8, 8], 3, seed=7)
+    audio = 0.3 * torch.randn(1, 1, 2048, generator=torch.Generator().manual_seed(1))
+    hf_codes, hf_audio = _hf_codes_audio(dac, audio, None)
+    dac.apply_weight_norm()
+    model = from_hf(dac)
+    g = dac.encoder.conv1.parametrizations.weight.original0
+    assert torch.equal(model.encoder.conv_in.weight_g, g)  # (g, v) carried over as they are
+    assert torch.equal(model.encode(audio), hf_codes)
+    assert (model.decode(hf_codes)[:, 0] - hf_audio).abs().max() <= TOLERANCE

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -14,11 +17,16 @@ from tests.inference.helpers import tiny_codec
 LAYOUTS = [("tiny_44khz", False), ("dac_16khz", False), ("tiny_44khz", True), ("dac_16khz", True)]
 
 
+def _float64_codec(layout: str, causal: bool):
+    # Float64, so that the faint influence of a kernel's outermost taps is not rounded away.
+    return copy.deepcopy(tiny_codec(layout, causal=causal)).double()
+
+
 @pytest.mark.parametrize(("layout", "causal"), LAYOUTS)
 def test_encoder_reach_matches_perturbation(layout: str, causal: bool) -> None:
-    model = tiny_codec(layout, causal=causal)
+    model = _float64_codec(layout, causal)
     hop, frames = model.hop_length, 40
-    x = torch.randn(1, 1, frames * hop)
+    x = torch.randn(1, 1, frames * hop, dtype=torch.float64)
     p = 20 * hop + 137  # one sample, far from both ends
     x2 = x.clone()
     x2[..., p] += 1.0
@@ -31,16 +39,21 @@ def test_encoder_reach_matches_perturbation(layout: str, causal: bool) -> None:
 
 @pytest.mark.parametrize(("layout", "causal"), LAYOUTS)
 def test_decoder_reach_matches_perturbation(layout: str, causal: bool) -> None:
-    model = tiny_codec(layout, causal=causal)
-    hop, frames, j = model.hop_length, 40, 20
-    z = torch.randn(1, model.config.latent_channels, frames)
+    model = _float64_codec(layout, causal)
+    hop, frames, j = model.hop_length, 50, 20
+    z = torch.randn(1, model.config.latent_channels, frames, dtype=torch.float64)
     z2 = z.clone()
     z2[..., j] += 1.0
     with torch.no_grad():
-        changed = (model.decoder(z) != model.decoder(z2))[0, 0].nonzero().flatten().tolist()
-    span = range((j - 25) * hop, (j + 25) * hop)
-    predicted = [o for o in span if reach(model.decoder, o, o)[0] <= j <= reach(model.decoder, o, o)[1]]
-    assert changed == predicted
+        changed = (model.decoder(z) != model.decoder(z2))[0, 0].nonzero().flatten()
+    # The samples whose reach holds frame j: reach bounds grow with the sample index.
+    samples = range(model.decoded_length(frames))
+    first = bisect.bisect_left(samples, j, key=lambda o: reach(model.decoder, o, o)[1])
+    last = bisect.bisect_right(samples, j, key=lambda o: reach(model.decoder, o, o)[0]) - 1
+    assert first <= int(changed.min()) and int(changed.max()) <= last  # sound
+    # Tight: the outermost taps reach the predicted edges (a sample may round to no change).
+    assert int(changed.min()) - first <= 2 and last - int(changed.max()) <= 2
+    assert len(changed) >= (last - first + 1) - 4
 
 
 def test_contexts_of_the_paper_layout() -> None:

@@ -104,7 +104,8 @@ def read_rvqgan_info(path: str | os.PathLike) -> dict[str, Any]:
             piece = handle.get_slice(key)
             dtypes.add(piece.get_dtype())
             n_params += _numel(piece.get_shape())
-    meta["dtype"] = {"F32": "float32", "F16": "float16"}.get(dtypes.pop(), "mixed") if len(dtypes) == 1 else "mixed"
+    names_of = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
+    meta["dtype"] = names_of.get(next(iter(dtypes)), "other") if len(dtypes) == 1 else "mixed"
     meta["n_tensors"] = len(names)
     meta["n_parameters"] = n_params
     return meta

@@ -152,7 +152,13 @@ def _copy_in(ours: nn.Module, theirs: nn.Module, name: str) -> None:
     """Copy one DacModel layer's tensors into ours, checking shapes."""
     if isinstance(ours, (WNConv1d, WNConvTranspose1d)):
         _check_shape(name, theirs.weight, ours.effective_weight())
-        ours.set_plain_weight(theirs.weight.detach().float())
+        norm = _weight_norm_pair(theirs)
+        if norm is not None and not ours.folded:
+            # Weight norm applied on their side (apply_weight_norm): keep (g, v) exactly.
+            _copy_tensor(name + ".weight_g", ours.weight_g, norm[0])
+            _copy_tensor(name + ".weight_v", ours.weight_v, norm[1])
+        else:
+            ours.set_plain_weight(theirs.weight.detach().float())
         _copy_tensor(name + ".bias", ours.bias, theirs.bias)
     elif isinstance(ours, Snake):
         _copy_tensor(name + ".alpha", ours.alpha, theirs.alpha)
@@ -160,6 +166,17 @@ def _copy_in(ours: nn.Module, theirs: nn.Module, name: str) -> None:
         _copy_tensor(name + ".weight", ours.weight, theirs.weight)
     else:
         raise CheckpointError(f"no rule to carry weights into {type(ours).__name__} ({name})")
+
+
+def _weight_norm_pair(layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(g, v) of a layer under ``torch.nn.utils.parametrizations.weight_norm(dim=0)``, else None."""
+    parametrizations = getattr(layer, "parametrizations", None)
+    if parametrizations is None or "weight" not in parametrizations:
+        return None
+    weight = parametrizations.weight
+    if not hasattr(weight, "original0") or not hasattr(weight, "original1"):
+        return None
+    return weight.original0, weight.original1
 
 
 def _copy_out(ours: nn.Module, theirs: nn.Module, name: str) -> None:

@@ -113,13 +113,13 @@ def _trial_html(index: int, trial: Trial, order: list[str], uris: dict[str, str]
     for position, name in enumerate(order):
         cid = chr(ord("A") + position)
         rows.append(
-            f'<tr><td class="cid">{cid}</td><td><audio controls preload="none" src="{uris[name]}"></audio></td>'
+            f'<tr><td class="cid">{cid}</td><td><audio controls preload="metadata" src="{uris[name]}"></audio></td>'
             f'<td><input type="range" min="0" max="100" step="1" value="0" id="rate-{index}-{cid}" '
             f'aria-label="rating of {cid}"></td><td><output id="value-{index}-{cid}">0</output></td></tr>'
         )
     return (
         f'<section class="trial" id="trial-{index}"><h2>Trial {index + 1}: {html.escape(trial.clip)}</h2>'
-        f'<p>Reference: <audio controls preload="none" src="{ref_uri}"></audio></p>'
+        f'<p>Reference: <audio controls preload="metadata" src="{ref_uri}"></audio></p>'
         f"<table>{''.join(rows)}</table></section>"
     )
 

@@ -58,7 +58,7 @@ def write_outputs(
         if plots:
             from rvqgan.eval.plots import spectrogram_comparison
 
-            path = out_dir / f"spectrogram_{slug(clip.id)}.png"
+            path = out_dir / f"spectrogram_{slug(str(Path(clip.id).with_suffix('')))}.png"
             spectrogram_comparison([("reference", reference), *conditions], options.sample_rate, path, clip.id)
             written["plots"].append(path)
     if plots and rows:

@@ -27,6 +27,12 @@ def _figure(width: float, height: float):
     return figure
 
 
+def _plain_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: f"{value:g}")
+
+
 def rate_distortion(summary: Sequence[dict], out_dir: str | Path, metrics: Sequence[str] = METRICS) -> list[Path]:
     """``rate_distortion_<metric>.png``: metric against measured kbps, one curve per codec,
     one panel per domain (``all`` first), 95% CIs as error bars.
@@ -55,6 +61,7 @@ def rate_distortion(summary: Sequence[dict], out_dir: str | Path, metrics: Seque
                 err = [0.0 if not np.isfinite(e[f"{metric}_ci"]) else e[f"{metric}_ci"] for e in points]
                 axes.errorbar(x, y, yerr=err, marker="o", markersize=3, capsize=2, label=codec)
             axes.set_xscale("log", base=2)
+            axes.xaxis.set_major_formatter(_plain_formatter())
             axes.set_xlabel("measured kbps")
             arrow = "higher is better" if HIGHER_IS_BETTER[metric] else "lower is better"
             axes.set_ylabel(f"{LABELS[metric]} ({arrow})")

@@ -1,8 +1,4 @@
-"""Shared helpers of the bitstream tests: small headers and in-memory files.
-
-(A plain module rather than a conftest.py, so that its name cannot clash with the
-conftest of another test folder when imported.)
-"""
+"""Shared helpers of the bitstream tests: small headers and in-memory files."""
 
 from __future__ import annotations
 
