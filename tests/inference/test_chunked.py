@@ -30,6 +30,8 @@ def clip(model, real_clip):  # noqa: F811
 
 @pytest.mark.parametrize("chunk_frames", [1, 3, 16, 256])
 def test_chunked_codes_and_audio_equal_whole_file(model, clip, chunk_frames: int) -> None:
+    if chunk_frames == 1:
+        clip = clip[:, : 30 * model.hop_length + 77]  # keep the slowest case short
     codes = encode_long(model, clip, chunk_frames=chunk_frames)
     reference = whole_file_codes(model, clip)
     assert codes.shape == reference.shape
@@ -102,8 +104,8 @@ def test_n_quantizers_and_default_length(model, clip) -> None:
     assert relative_error_db(audio, model.decode(codes)[:, 0]) < -60
 
 
-def test_causal_layout_chunks_exactly(clip) -> None:
-    model = tiny_codec("tiny_44khz", causal=True)
+def test_causal_layout_chunks_exactly(model, clip) -> None:
+    model = tiny_codec("tiny_44khz" if model.hop_length == 512 else "dac_16khz", causal=True)
     codes = encode_long(model, clip[:, :20000], chunk_frames=3)
     assert torch.equal(codes, whole_file_codes(model, clip[:, :20000]))
     audio = decode_long(model, codes, 20000, chunk_frames=3)
@@ -121,6 +123,7 @@ def _snapshot(module: torch.nn.Module) -> dict:
 
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_model_is_left_unchanged(mode: str, clip) -> None:
+    clip = clip[:, :12345]
     model = tiny_codec("dac_16khz")
     model.train(mode == "train")
     before = _snapshot(model)
@@ -156,7 +159,7 @@ def test_bad_inputs_are_refused(model) -> None:
         encode_long(model, torch.full((1, 100), float("nan")))
     codes = encode_long(model, torch.zeros(1, 3 * model.hop_length))
     with pytest.raises(InputError, match="fewer than length"):
-        decode_long(model, codes, model.decoded_length(3) + 1)
+        decode_long(model, codes, model.decoded_length(codes.shape[-1]) + 1)
     with pytest.raises(InputError, match="codebooks"):
         decode_long(model, torch.zeros(1, model.n_codebooks + 1, 3, dtype=torch.long), 10)
     with pytest.raises(InputError, match=r"\[C, K\]"):
