@@ -48,3 +48,15 @@ def real_clip() -> tuple[np.ndarray, int]:
 
     data, rate = sf.read(REAL_CLIP, dtype="float32", always_2d=True)
     return np.ascontiguousarray(data.T), rate
+
+
+@pytest.fixture(scope="session")
+def saved_model(tmp_path_factory) -> Path:
+    """A tiny random model (24 kHz layout, odd strides) saved as an rvqgan checkpoint."""
+    from rvqgan.checkpoint import save_model
+
+    torch.manual_seed(0)
+    model = randomize(Codec(tiny_config(sample_rate=24000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2))))
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_model(model, path, name="tiny")
+    return path

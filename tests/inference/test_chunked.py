@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,18 @@ def test_chunked_codes_and_audio_equal_whole_file(model, clip, chunk_frames: int
     whole = model.decode(reference)[:, 0, : clip.shape[-1]]
     assert audio.shape == clip.shape
     assert relative_error_db(audio, whole) < -60
+
+
+def test_chunked_decode_is_exact_in_float64(model) -> None:
+    # In float64 the chunked result agrees to ~-300 dB; a context one frame short gives
+    # only -115..-140 dB, so this checks that the context is really enough.
+    model64 = copy.deepcopy(model).double()
+    audio = 0.3 * torch.randn(2, 40 * model.hop_length + 123, dtype=torch.float64)
+    codes = encode_long(model64, audio, chunk_frames=3)
+    assert torch.equal(codes, whole_file_codes(model64, audio))
+    decoded = decode_long(model64, codes, audio.shape[-1], chunk_frames=3)
+    assert decoded.dtype == torch.float64
+    assert relative_error_db(decoded, model64.decode(codes)[:, 0, : audio.shape[-1]]) < -250
 
 
 def test_even_strides_match_codec_encode_exactly(clip) -> None:

@@ -40,7 +40,7 @@ def test_encoder_reach_matches_perturbation(layout: str, causal: bool) -> None:
 @pytest.mark.parametrize(("layout", "causal"), LAYOUTS)
 def test_decoder_reach_matches_perturbation(layout: str, causal: bool) -> None:
     model = _float64_codec(layout, causal)
-    hop, frames, j = model.hop_length, 50, 20
+    frames, j = 50, 20
     z = torch.randn(1, model.config.latent_channels, frames, dtype=torch.float64)
     z2 = z.clone()
     z2[..., j] += 1.0

@@ -14,8 +14,12 @@ from rvqgan.train import Trainer
 
 from conftest import tiny_config
 
-# Quantizer dropout draws per rank, so it is off here; everything else is the tiny recipe.
-OVERRIDES = ["model.quantizer_dropout=0.0", "schedule.batch_size=4", "schedule.max_steps=3"]
+# Quantizer dropout draws per rank, so it is off here. Adam moves a parameter by ~lr
+# whatever its gradient's size, so parameters whose gradients are rounding noise
+# (~1e-8: e.g. discriminator biases where the real and fake terms cancel) would move
+# by +-lr at random in either run; a larger epsilon keeps those still. The gradients
+# themselves agree to float precision.
+OVERRIDES = ["model.quantizer_dropout=0.0", "schedule.batch_size=4", "schedule.max_steps=3", "optim.eps=1e-5"]
 
 
 def test_two_processes_match_one(piano_cache, tmp_path):
@@ -35,11 +39,8 @@ def test_two_processes_match_one(piano_cache, tmp_path):
     assert single.run() == 3
     reference = {f"g.{k}": v for k, v in single.generator.state_dict().items()}
     reference.update({f"d.{k}": v for k, v in single.discriminator.state_dict().items()})
-    changed = 0
     for key, value in reference.items():
         torch.testing.assert_close(rank0[key], value, rtol=1e-4, atol=1e-5, msg=f"DDP and single differ at {key}")
-        initial = Trainer.__name__  # noqa: F841 - keep the loop readable
-        changed += int(not torch.equal(value, rank0[key]) or True)
     # Only rank 0 logs and checkpoints.
     assert (tmp_path / "ddp" / "checkpoints" / "latest.json").is_file()
     log = (tmp_path / "ddp" / "train.log").read_text()

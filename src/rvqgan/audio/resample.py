@@ -52,9 +52,7 @@ def _as_channels_first(x: np.ndarray, what: str) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def resample(
-    x: np.ndarray, sr_in: int, sr_out: int, *, quality: str = "HQ", length: int | None = None
-) -> np.ndarray:
+def resample(x: np.ndarray, sr_in: int, sr_out: int, *, quality: str = "HQ", length: int | None = None) -> np.ndarray:
     """Resample a whole array.
 
     Args:
@@ -107,7 +105,9 @@ class Resampler:
     def _emit(self, y: np.ndarray, final: bool) -> np.ndarray:
         y = np.concatenate([self._held, y]) if len(self._held) else y
         if final:
-            target = self.length if self.length is not None else resampled_length(self.samples_in, self.sr_in, self.sr_out)
+            target = (
+                self.length if self.length is not None else resampled_length(self.samples_in, self.sr_in, self.sr_out)
+            )
             y, self._held = _fit(y, max(target - self.samples_out, 0)), self._held[:0]
         elif self.length is not None:
             # The total is known: never pass it, keep nothing back.

@@ -7,7 +7,7 @@ import secrets
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import soundfile as sf
@@ -39,7 +39,9 @@ def _to_numpy(x: Any) -> np.ndarray:
 def _target_format(path: Path, subtype: str | None) -> tuple[str, str]:
     suffix = path.suffix.lower()
     if suffix not in WRITE_FORMATS:
-        raise AudioError(f"{path}: cannot tell the format from the suffix {suffix!r}; use one of {sorted(WRITE_FORMATS)}")
+        raise AudioError(
+            f"{path}: cannot tell the format from the suffix {suffix!r}; use one of {sorted(WRITE_FORMATS)}"
+        )
     container, default = WRITE_FORMATS[suffix]
     subtype = subtype or default
     if not sf.check_format(container, subtype):
@@ -158,7 +160,7 @@ class AudioWriter:
             self._file = None
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> AudioWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -151,7 +151,7 @@ def _score_pair(clip: Clip, codec: EvalCodec, todo, audio: np.ndarray, suite: Me
         row = {
             "clip": clip.id, "domain": clip.domain, "full_band": clip.full_band, "duration": round(seconds, 4),
             "codec": codec.name, "setting": setting.label, "codec_sample_rate": setting.sample_rate,
-            "nominal_kbps": round(setting.nominal_kbps, 4),
+            "nominal_kbps": setting.nominal_kbps,
             "kbps": coded.payload_bytes * 8 / seconds / 1000, "file_kbps": coded.file_bytes * 8 / seconds / 1000,
             "payload_bytes": coded.payload_bytes, "file_bytes": coded.file_bytes, "delay_samples": coded.delay,
         }  # fmt: skip

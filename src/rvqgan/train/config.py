@@ -8,6 +8,7 @@ name the dotted key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +75,7 @@ class OptimConfig:
         lr: learning rate of the generator (1e-4).
         d_lr: of the discriminator; ``None`` means ``lr``.
         betas: paper (0.8, 0.9); the official code (0.8, 0.99).
+        eps: AdamW's epsilon (torch default 1e-8).
         weight_decay: AdamW's decoupled weight decay (torch default 0.01, as the official code).
         lr_gamma: the learning rate is ``lr * lr_gamma ** step``.
         grad_clip_g, grad_clip_d: max gradient norms (official: 1000 and 10).
@@ -82,6 +84,7 @@ class OptimConfig:
     lr: float = 1e-4
     d_lr: float | None = None
     betas: tuple[float, float] = (0.8, 0.9)
+    eps: float = 1e-8
     weight_decay: float = 0.01
     lr_gamma: float = 0.999996
     grad_clip_g: float = 1000.0
@@ -177,9 +180,28 @@ def resolve(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_SCIENTIFIC = re.compile(r"^([+-]?\d+(?:\.\d*)?)[eE]([+-]?\d+)$")
+
+
+def normalize_override(text: str) -> str:
+    """Make ``lr=2e-4`` mean the number: YAML 1.1 (PyYAML) reads ``2e-4`` as a string and
+    needs ``2.0e-4``; the value is rewritten in that form."""
+    key, sep, value = text.partition("=")
+    match = _SCIENTIFIC.match(value.strip())
+    if not sep or not match:
+        return text
+    mantissa, exponent = match.groups()
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent[0] not in "+-":
+        exponent = "+" + exponent
+    return f"{key}={mantissa}e{exponent}"
+
+
 def config_from_dict(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Build a :class:`TrainConfig` from a mapping and ``key.path=value`` overrides."""
-    return from_dict(TrainConfig, resolve(apply_overrides(data, list(overrides))))
+    overrides = [normalize_override(o) for o in overrides]
+    return from_dict(TrainConfig, resolve(apply_overrides(data, overrides)))
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

@@ -76,7 +76,7 @@ def build_optimizers(
 
     def adamw(module: nn.Module, lr: float) -> torch.optim.AdamW:
         params = [p for p in module.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay)
 
     d_lr = config.lr if config.d_lr is None else config.d_lr
     return adamw(generator, config.lr), adamw(discriminator, d_lr)

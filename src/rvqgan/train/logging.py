@@ -93,7 +93,8 @@ class RunLogger:
         if not self.active:
             return
         for key, value in values.items():
-            self.sums[key] = self.sums[key] + value.float() if key in self.sums else value.float().clone()
+            value = value.detach().double() if value.device.type == "cpu" else value.detach().float()
+            self.sums[key] = self.sums[key] + value if key in self.sums else value.clone()
         self.count += 1
         if self.bar is not None:
             self.bar.update(1)

@@ -207,8 +207,8 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.generator)
         self.step += 1
-        logs["lr/generator"] = torch.tensor(lr)
-        logs["lr/discriminator"] = torch.tensor(d_lr)
+        logs["lr/generator"] = torch.tensor(lr, dtype=torch.float64)
+        logs["lr/discriminator"] = torch.tensor(d_lr, dtype=torch.float64)
         return logs
 
     def _after_step(self, logger: RunLogger, logs: dict[str, torch.Tensor]) -> None:

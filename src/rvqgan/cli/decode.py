@@ -1,0 +1,55 @@
+"""``rvqgan decode``: ``.rvq`` files or folders back to audio."""
+
+from __future__ import annotations
+
+import argparse
+
+from rvqgan.cli.common import add_common_options, check_device, run_jobs
+from rvqgan.cli.files import Job, plan_jobs
+from rvqgan.errors import RvqganError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("decode", help="decompress .rvq files to audio")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help=".rvq files or folders (walked recursively)")
+    add_common_options(parser)
+    parser.add_argument("--format", default="wav", choices=("wav", "flac"), help="audio format for folder outputs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import rvqgan
+    from rvqgan.bitstream import RvqReader
+
+    check_device(args.device)
+    jobs = plan_jobs(args.inputs, args.output, (".rvq",), f".{args.format}")
+    if not jobs:
+        raise RvqganError(f"no .rvq files found in {args.inputs}")
+    model = rvqgan.load_model(args.model, device=args.device) if args.model else None
+    models: dict[str, object] = {}
+
+    def weight(job: Job) -> float:
+        try:
+            with RvqReader(job.source) as reader:
+                header = reader.header
+            if header.original_length is None:
+                return 0.0
+            return header.original_length / header.original_sample_rate
+        except (RvqganError, OSError):
+            return 0.0
+
+    def work(job: Job) -> None:
+        chosen = model
+        if chosen is None:
+            # Load each bundled model once, whichever files name it.
+            with RvqReader(job.source) as reader:
+                name = reader.header.model_name
+            if name not in models:
+                models[name] = rvqgan.load_model(name, device=args.device) if name in rvqgan.available_models() else None
+            chosen = models[name]
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+        rvqgan.decompress(job.source, job.target, chosen, overwrite=args.overwrite, device=args.device)
+
+    return run_jobs(
+        jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="decoded", quiet=args.quiet
+    )

@@ -1,0 +1,57 @@
+"""The encode/decode commands: a real round trip, folders mirrored, failures summarised."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import soundfile as sf
+
+from rvqgan.bitstream import read_rvq
+from rvqgan.cli.main import main
+from tests.conftest import REAL_CLIP
+
+
+def test_cli_round_trip_on_a_real_file(saved_model, tmp_path) -> None:
+    assert main(["encode", str(REAL_CLIP), "-o", str(tmp_path / "p.rvq"), "--model", str(saved_model), "--quiet"]) == 0
+    assert main(["decode", str(tmp_path / "p.rvq"), "-o", str(tmp_path / "p.flac"), "--model", str(saved_model)]) == 0
+    ref, out = sf.info(REAL_CLIP), sf.info(tmp_path / "p.flac")
+    assert (out.frames, out.samplerate, out.channels) == (ref.frames, ref.samplerate, ref.channels)
+
+
+def test_kbps_picks_the_codebooks(saved_model, tmp_path) -> None:
+    # The tiny model: 75 frames/s x 8 bits = 0.6 kbps per codebook.
+    assert main(["encode", str(REAL_CLIP), "-o", str(tmp_path / "p.rvq"), "--model", str(saved_model), "--kbps", "1.3"]) == 0
+    assert read_rvq(tmp_path / "p.rvq")[0].n_codebooks == 2
+    assert main(["encode", str(REAL_CLIP), "-o", str(tmp_path / "q.rvq"), "--model", str(saved_model), "--kbps", "0.1"]) == 2
+
+
+def test_folders_are_mirrored_and_failures_reported(saved_model, tmp_path, capsys) -> None:
+    src = tmp_path / "in"
+    (src / "a" / "b").mkdir(parents=True)
+    shutil.copy(REAL_CLIP, src / "a" / "one.flac")
+    shutil.copy(REAL_CLIP, src / "a" / "b" / "two.flac")
+    (src / "a" / "broken.wav").write_bytes(b"RIFF garbage")
+    (src / "notes.txt").write_text("not audio")
+    code = main(["encode", str(src), "-o", str(tmp_path / "codes"), "--model", str(saved_model), "--quiet"])
+    assert code == 1
+    assert (tmp_path / "codes" / "a" / "one.rvq").is_file()
+    assert (tmp_path / "codes" / "a" / "b" / "two.rvq").is_file()
+    assert not (tmp_path / "codes" / "a" / "broken.rvq").exists()
+    err = capsys.readouterr().err
+    assert "1 failed" in err and "broken.wav" in err
+    code = main(["decode", str(tmp_path / "codes"), "-o", str(tmp_path / "back"), "--model", str(saved_model), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "back" / "a" / "b" / "two.wav").is_file()
+    # A second run must not overwrite without --overwrite.
+    code = main(["decode", str(tmp_path / "codes"), "-o", str(tmp_path / "back"), "--model", str(saved_model), "--quiet"])
+    assert code == 1 and "overwrite" in capsys.readouterr().err
+
+
+def test_silence_and_clipping_are_coded(saved_model, tmp_path) -> None:
+    sf.write(tmp_path / "silence.wav", np.zeros(24000, np.float32), 24000)
+    sf.write(tmp_path / "loud.wav", np.full(24000, 1.0, np.float32), 24000)
+    for name in ("silence", "loud"):
+        assert main(["encode", str(tmp_path / f"{name}.wav"), "-o", str(tmp_path / f"{name}.rvq"), "--model", str(saved_model)]) == 0
+        assert main(["decode", str(tmp_path / f"{name}.rvq"), "-o", str(tmp_path / f"{name}_out.wav"), "--model", str(saved_model)]) == 0
+        assert sf.info(tmp_path / f"{name}_out.wav").frames == 24000
