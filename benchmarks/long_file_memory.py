@@ -79,6 +79,8 @@ def _model(encoder_dim: int, decoder_dim: int):
 
 
 def _encode(audio: Path, codes_path: Path, args: argparse.Namespace) -> dict:
+    import torch
+
     from rvqgan.audio import audio_info, iter_audio_blocks
     from rvqgan.inference import encode_stream, frames_for_length
 
@@ -89,7 +91,7 @@ def _encode(audio: Path, codes_path: Path, args: argparse.Namespace) -> dict:
         blocks = iter_audio_blocks(audio, model.sample_rate, block_seconds=10.0)
         for chunk in encode_stream(model, blocks, chunk_frames=args.chunk_frames):
             # [C, K, m] -> time-major int16 rows, appended as they come.
-            out.write(chunk.permute(2, 0, 1).to(dtype=__import__("torch").int16).numpy().tobytes())
+            out.write(chunk.permute(2, 0, 1).to(torch.int16).numpy().tobytes())
             frames += chunk.shape[-1]
     samples = audio_info(audio).frames
     assert frames == frames_for_length(model, samples), (frames, samples)
@@ -168,17 +170,15 @@ def main() -> int:
     worst = 0
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="rvqgan-long-") as tmp:
-            folder = Path(tmp)
-            samples = _run_phase("generate", minutes, folder, args)["samples"]
+            samples = 0
             for phase in ("generate", "encode", "decode"):
-                result = _run_phase(phase, minutes, folder, args, samples) if phase != "generate" else None
-                if result is None:
-                    continue
+                result = _run_phase(phase, minutes, Path(tmp), args, samples)
+                samples = result["samples"]
                 worst = max(worst, result["peak"])
-                speed = minutes * 60 / result["seconds"]
                 print(
-                    f"{minutes:>7g} {phase:>8} {result['peak'] / mib:>13.1f} {result['baseline'] / mib:>15.1f} "
-                    f"{result['seconds']:>8.1f} {speed:>10.1f}",
+                    f"{minutes:>7g} {phase:>8} {result['peak'] / mib:>13.1f} "
+                    f"{result.get('baseline', 0) / mib:>15.1f} {result['seconds']:>8.1f} "
+                    f"{minutes * 60 / result['seconds']:>10.1f}",
                     flush=True,
                 )
     assert worst < LIMIT_BYTES, f"peak RSS {worst / mib:.0f} MiB exceeds {LIMIT_BYTES / mib:.0f} MiB"

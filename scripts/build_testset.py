@@ -19,18 +19,27 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
-from tqdm import tqdm
-
 import sources as catalogue
 from audio_sources import analysis
-from audio_sources.audio_io import (TARGET_RATE, decode, file_sha256, limit_peak, read_jsonl, resample, slug,
-                                    write_flac_atomic, write_json_atomic, write_jsonl_atomic)
+from audio_sources.audio_io import (
+    TARGET_RATE,
+    decode,
+    file_sha256,
+    limit_peak,
+    read_jsonl,
+    resample,
+    slug,
+    write_flac_atomic,
+    write_json_atomic,
+    write_jsonl_atomic,
+)
 from audio_sources.prepare import copy_licences, prepare_sources
+from tqdm import tqdm
 
 FRAME_S = 0.1
 
@@ -55,6 +64,7 @@ class Stream:
     label: str
     parts: list[Part] = field(default_factory=list)
     levels: np.ndarray | None = None
+    joined: bool = False  # short files trimmed, faded and concatenated
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -123,9 +133,9 @@ def scan_source(source, pkg, paths: Iterable[str], excerpt_n: int, seen: set[str
             counts["silent"] += 1
             continue
         folder = path.rsplit("/", 1)[0]
-        stream, chunks = folders.setdefault(folder, (Stream(source, folder), []))
+        stream, chunks = folders.setdefault(folder, (Stream(source, folder, joined=True), []))
         stream.parts.append(Part(path, start, stop, orig, dec.audio_sha256, dec.sample_rate))
-        chunks.append(audio[start:stop])
+        chunks.append(analysis.fade_edges(audio[start:stop], TARGET_RATE))
     for stream, chunks in folders.values():
         stream.levels = analysis.frame_levels_db(np.concatenate(chunks), TARGET_RATE, FRAME_S)
     return long_streams + [s for s, _ in folders.values()]
@@ -133,7 +143,10 @@ def scan_source(source, pkg, paths: Iterable[str], excerpt_n: int, seen: set[str
 
 def stream_audio(stream: Stream, pkg) -> np.ndarray:
     """Pass 2: rebuild a stream's 44.1 kHz audio from its parts (same decode path as pass 1)."""
-    chunks = [load_part(pkg, p.source_path)[0][p.start:p.stop] for p in stream.parts]
+    if not stream.joined:
+        return load_part(pkg, stream.parts[0].source_path)[0]
+    chunks = [analysis.fade_edges(load_part(pkg, p.source_path)[0][p.start:p.stop], TARGET_RATE)
+              for p in stream.parts]
     return np.concatenate(chunks)
 
 
@@ -159,7 +172,7 @@ def write_clip(audio: np.ndarray, rel: str, out: Path, subtype: str, stream: Str
     parts = clip_parts(stream, offset, len(audio))
     orig_rate = min(p["original_sample_rate"] for p in parts)
     bandwidth = analysis.measure_bandwidth(clip, TARGET_RATE)
-    single = len(stream.parts) == 1
+    single = not stream.joined
     return {
         "path": rel, "domain": domain, "sample_rate": TARGET_RATE, "duration": round(len(audio) / TARGET_RATE, 4),
         "full_band": analysis.is_full_band(bandwidth, orig_rate), "bandwidth_hz": round(bandwidth, 1),
@@ -196,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.force and up_to_date(args.out, key):
         print(f"{args.out} is up to date ({len(read_jsonl(args.out / 'manifest.jsonl'))} clips)")
         return 0
-    excerpt_n = int(round(args.excerpt_s * TARGET_RATE))
-    window = int(round(args.excerpt_s / FRAME_S))
+    excerpt_n = round(args.excerpt_s * TARGET_RATE)
+    window = round(args.excerpt_s / FRAME_S)
     counts = {"unreadable": 0, "duplicate": 0, "silent": 0}
     seen: set[str] = set()
     rows: list[dict] = []
@@ -216,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             stream = streams[i]
             audio = stream_audio(stream, unpacked[stream.source.package])
             for start in by_stream[i]:
-                offset = start * int(round(FRAME_S * TARGET_RATE))
+                offset = start * round(FRAME_S * TARGET_RATE)
                 rel = f"{domain}/{index:03d}_{slug(stream.source.id)}.flac"
                 rows.append(write_clip(audio[offset:offset + excerpt_n], rel, args.out, args.subtype, stream,
                                        offset, unpacked[stream.source.package], domain))

@@ -29,7 +29,7 @@ def frame_levels_db(audio: np.ndarray, sample_rate: int, frame_s: float = 0.1) -
     Returns:
         Levels in dBFS, shape (T // frame,), floored at -200 dB for digital silence.
     """
-    frame = max(1, int(round(frame_s * sample_rate)))
+    frame = max(1, round(frame_s * sample_rate))
     n = len(audio) // frame
     if n == 0:
         return np.zeros(0, dtype=np.float64)
@@ -117,9 +117,15 @@ def measure_bandwidth(
     return float(freqs[above[-1]])
 
 
-def is_full_band(bandwidth_hz: float, original_sample_rate: int) -> bool:
-    """Whether an item counts as full-band: an original rate >= 44.1 kHz and content up to >= 18 kHz."""
-    return original_sample_rate >= FULL_BAND_MIN_RATE and bandwidth_hz >= FULL_BAND_HZ
+def is_full_band(bandwidth_hz: float, original_sample_rate: int, sample_rate: int = FULL_BAND_MIN_RATE) -> bool:
+    """Whether an item counts as full-band at ``sample_rate``.
+
+    At 44.1 kHz (the default): an original rate >= 44.1 kHz and content up to >= 18 kHz
+    (DATA.md). At another rate the same proportions apply: an original rate at least that
+    rate and content up to >= 18/22.05 of its Nyquist frequency.
+    """
+    needed = FULL_BAND_HZ * sample_rate / FULL_BAND_MIN_RATE
+    return original_sample_rate >= sample_rate and bandwidth_hz >= needed
 
 
 def valid_window_starts(levels_db: np.ndarray, window: int, min_active: float,
@@ -187,6 +193,26 @@ def choose_excerpts(valid_starts: list[np.ndarray], window: int, count: int,
     return sorted(chosen)
 
 
+def fade_edges(audio: np.ndarray, sample_rate: int, fade_s: float = 0.005) -> np.ndarray:
+    """A copy with raised-cosine fades at both ends, so that concatenated clips meet without a click.
+
+    Args:
+        audio: mono samples, shape (T,).
+        sample_rate: rate in Hz.
+        fade_s: fade length in seconds (shortened for clips under twice that).
+
+    Returns:
+        Faded samples, shape (T,), same dtype.
+    """
+    n = min(round(fade_s * sample_rate), len(audio) // 2)
+    out = np.array(audio, copy=True)
+    if n > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(out.dtype)
+        out[:n] *= ramp
+        out[-n:] *= ramp[::-1]
+    return out
+
+
 def trim_edges(audio: np.ndarray, sample_rate: int, keep_s: float = 0.15,
                floor_db: float = ACTIVE_FLOOR_DB) -> tuple[int, int]:
     """Span of a short clip without its leading and trailing near-silence.
@@ -208,7 +234,7 @@ def trim_edges(audio: np.ndarray, sample_rate: int, keep_s: float = 0.15,
     active = np.nonzero(levels >= floor_db)[0]
     if len(active) == 0:
         return 0, 0
-    keep = int(round(keep_s * sample_rate))
+    keep = round(keep_s * sample_rate)
     start = max(0, int(active[0]) * frame - keep)
     stop = min(len(audio), (int(active[-1]) + 1) * frame + keep)
     return start, stop

@@ -109,8 +109,7 @@ def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row, sort_keys=True) + "\n")
+        f.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
     os.replace(tmp, path)
 
 

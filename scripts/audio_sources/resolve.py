@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".wav", ".flac", ".aiff", ".aif", ".mp3")
 
@@ -17,7 +17,7 @@ def is_audio(path: str) -> bool:
     return path.lower().endswith(AUDIO_EXTENSIONS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a path glob: ``**`` matches across folders, ``*`` and ``?`` within one."""
     out = []

@@ -11,7 +11,8 @@ import soundfile as sf
 from tests.conftest import REAL_CLIP
 
 needs_ffmpeg = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="ffmpeg (with libopus and libmp3lame) is not installed: apt-get install ffmpeg"
+    shutil.which("ffmpeg") is None,
+    reason="ffmpeg (with libopus and libmp3lame) is not installed: apt-get install ffmpeg",
 )
 
 

@@ -32,8 +32,9 @@ def test_codec_specs():
     assert isinstance(opus, OpusCodec) and [s.label for s in opus.settings] == ["6kbps", "8kbps", "12kbps", "24kbps"]
     mp3 = parse_codec_spec("mp3:32,16@22050")
     assert isinstance(mp3, Mp3Codec) and [(s.label, s.sample_rate) for s in mp3.settings] == [
-        ("16kbps@22050", 22050), ("32kbps", 44100)
-    ]  # fmt: skip
+        ("16kbps@22050", 22050),
+        ("32kbps", 44100),
+    ]
     for bad in ("flac:5", "opus:six", "model:", "model:/no/such/file.safetensors", "mp3:17"):
         with pytest.raises(ConfigError):
             parse_codec_spec(bad)
@@ -54,9 +55,24 @@ def test_eval_command_writes_every_output(tmp_path, piano):
     save_model(randomize(Codec(tiny_config())), tmp_path / "tiny.safetensors", name="tiny")
     plots = importlib.util.find_spec("matplotlib") is not None
     out = tmp_path / "out"
-    argv = ["eval", "--testset", str(tmp_path / "set" / "manifest.jsonl"), "--codec", "opus:6,12",
-            "--codec", f"model:{tmp_path / 'tiny.safetensors'}:mine", "-o", str(out), "--no-visqol", "--quiet",
-            "--clips-for-plots", "1", "--listening-seconds", "0.5", *([] if plots else ["--no-plots"])]  # fmt: skip
+    argv = [
+        "eval",
+        "--testset",
+        str(tmp_path / "set" / "manifest.jsonl"),
+        "--codec",
+        "opus:6,12",
+        "--codec",
+        f"model:{tmp_path / 'tiny.safetensors'}:mine",
+        "-o",
+        str(out),
+        "--no-visqol",
+        "--quiet",
+        "--clips-for-plots",
+        "1",
+        "--listening-seconds",
+        "0.5",
+        *([] if plots else ["--no-plots"]),
+    ]
     assert _run(argv) == 0
     with open(out / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import shutil
 import time
@@ -31,7 +32,7 @@ def _trials(piano) -> list[Trial]:
 
 
 def _page_data(path: Path) -> list[dict]:
-    match = re.search(r'<script type="application/json" id="trials">(.*?)</script>', path.read_text(), re.S)
+    match = re.search(r'<script type="application/json" id="trials">(.*?)</script>', path.read_text(), re.DOTALL)
     return json.loads(match.group(1))
 
 
@@ -66,10 +67,20 @@ def _browser(download_dir: Path, profile: Path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1000,1000", "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(flag)  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1000,1000",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
+        options.add_argument(flag)
     options.add_experimental_option(
         "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
     )
@@ -96,7 +107,7 @@ def test_page_in_headless_chromium_rates_and_downloads_csv(tmp_path, piano):
         durations = []
         for _ in range(100):
             durations = driver.execute_script("return [...document.querySelectorAll('audio')].map(a => a.duration)")
-            if all(d == d for d in durations):  # NaN until the metadata is read
+            if not any(math.isnan(d) for d in durations):  # NaN until the metadata is read
                 break
             time.sleep(0.05)
         assert len(durations) == 10 and all(d == pytest.approx(1.0, abs=0.01) for d in durations)

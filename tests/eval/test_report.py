@@ -42,8 +42,17 @@ def test_mean_ci_on_known_numbers():
 def _row(clip, domain, codec, setting, kbps, mel, pesq=math.nan):
     row = dict.fromkeys(ROW_FIELDS, 0)
     row.update(dict.fromkeys(METRICS, math.nan))
-    row.update(clip=clip, domain=domain, full_band=False, codec=codec, setting=setting, nominal_kbps=kbps,
-               kbps=kbps, mel=mel, pesq=pesq)  # fmt: skip
+    row.update(
+        clip=clip,
+        domain=domain,
+        full_band=False,
+        codec=codec,
+        setting=setting,
+        nominal_kbps=kbps,
+        kbps=kbps,
+        mel=mel,
+        pesq=pesq,
+    )
     return row
 
 
@@ -61,9 +70,13 @@ def test_summary_groups_by_codec_setting_and_domain():
     summary = summarize(ROWS)
     keys = [(e["codec"], e["setting"], e["domain"]) for e in summary]
     assert keys == [
-        ("opus", "6kbps", "all"), ("opus", "6kbps", "speech"), ("opus", "6kbps", "music"),
-        ("opus", "24kbps", "all"), ("opus", "24kbps", "speech"), ("opus", "24kbps", "music"),
-    ]  # fmt: skip
+        ("opus", "6kbps", "all"),
+        ("opus", "6kbps", "speech"),
+        ("opus", "6kbps", "music"),
+        ("opus", "24kbps", "all"),
+        ("opus", "24kbps", "speech"),
+        ("opus", "24kbps", "music"),
+    ]
     low_all, low_speech = summary[0], summary[1]
     assert low_all["n"] == 3 and low_all["mel"] == 3.0
     assert low_all["mel_ci"] == pytest.approx(4.302653 * 1.0 / math.sqrt(3), abs=1e-5)

@@ -36,10 +36,14 @@ class GainCodec(EvalCodec):
             raise KeyboardInterrupt
         t = np.arange(audio.shape[0]) / sample_rate
         coded = [
-            Coded(s, (0.9 * audio + 0.01 * s.value * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 100 * s.value,
-                  120 * s.value)
+            Coded(
+                s,
+                (0.9 * audio + 0.01 * s.value * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+                100 * s.value,
+                120 * s.value,
+            )
             for s in settings
-        ]  # fmt: skip
+        ]
         return CodingRun(coded)
 
 

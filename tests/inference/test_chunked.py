@@ -116,6 +116,8 @@ def test_n_quantizers_and_default_length(model, clip) -> None:
     audio = decode_long(model, codes, None, chunk_frames=8)
     assert audio.shape[-1] == model.decoded_length(codes.shape[-1])
     assert relative_error_db(audio, model.decode(codes)[:, 0]) < -60
+    head = decode_long(model, codes, 1000, chunk_frames=1)  # a length short of the codes: cut
+    assert relative_error_db(head, audio[:, :1000]) < -60
 
 
 def test_causal_layout_chunks_exactly(model, clip) -> None:

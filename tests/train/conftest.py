@@ -19,7 +19,7 @@ TINY = {
     "data": {"excerpt_seconds": 0.06, "num_workers": 0, "valid_items": 2, "valid_seconds": 0.1},
     "schedule": {"max_steps": 6, "batch_size": 2, "checkpoint_every": 100, "valid_every": 100, "threads": 1,
                  "device": "cpu"},
-    "log": {"every": 1, "tensorboard": False, "progress_bar": "off"},
+    "log": {"every": 1, "tensorboard": False, "progress_bar": "never"},
 }
 
 

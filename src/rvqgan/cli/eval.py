@@ -14,15 +14,23 @@ An interrupted run resumes: rerun the same command with the same -o folder."""
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "eval", help="evaluate codecs on a test set", description=__doc__, epilog=EPILOG,
+        "eval",
+        help="evaluate codecs on a test set",
+        description=__doc__,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     parser.add_argument("--testset", required=True, help="manifest.jsonl of the test set")
-    parser.add_argument("--codec", action="append", required=True, metavar="SPEC",
-                        help="opus:KBPS,...  mp3:KBPS[@RATE],...  model:PATH[:NAME]  (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--codec",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="opus:KBPS,...  mp3:KBPS[@RATE],...  model:PATH[:NAME]  (repeatable)",
+    )
     parser.add_argument("-o", "--output", required=True, help="output folder (reused to resume)")
     parser.add_argument("--domains", nargs="+", choices=("speech", "music", "environmental"), help="domains to keep")
-    parser.add_argument("--limit", type=int, help="at most N clips per domain (the first ones)")
+    parser.add_argument("--limit", type=int, help="at most N clips per domain, evenly spread over its clips")
     parser.add_argument("--max-seconds", type=float, help="score only the first seconds of each clip")
     parser.add_argument("--clips-for-plots", type=int, default=3, help="clips for spectrograms and listening page")
     parser.add_argument("--listening-seconds", type=float, default=6.0, help="length of listening excerpts")
@@ -46,13 +54,25 @@ def run(args: argparse.Namespace) -> int:
     if not clips:
         raise InputError(f"no clip of {args.testset} matches --domains {args.domains}")
     codecs = [parse_codec_spec(spec, device=args.device) for spec in args.codec]
-    options = EvalOptions(visqol=not args.no_visqol, speech_metrics=not args.no_speech_metrics,
-                          clips_for_plots=args.clips_for_plots, max_seconds=args.max_seconds)  # fmt: skip
+    options = EvalOptions(
+        visqol=not args.no_visqol,
+        speech_metrics=not args.no_speech_metrics,
+        clips_for_plots=args.clips_for_plots,
+        max_seconds=args.max_seconds,
+    )
     command = "rvqgan " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     rows, written = run_evaluation(
-        clips, codecs, args.output, options, command=command, progress=not args.quiet, plots=not args.no_plots,
-        listening_seconds=args.listening_seconds, max_per_codec=args.max_per_codec, seed=args.seed,
-    )  # fmt: skip
+        clips,
+        codecs,
+        args.output,
+        options,
+        command=command,
+        progress=not args.quiet,
+        plots=not args.no_plots,
+        listening_seconds=args.listening_seconds,
+        max_per_codec=args.max_per_codec,
+        seed=args.seed,
+    )
     print(f"{len(rows)} rows for {len(clips)} clips x {len(codecs)} codecs in {args.output}")
     for kind, paths in written.items():
         for path in paths:

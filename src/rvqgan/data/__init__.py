@@ -4,7 +4,7 @@ Only :mod:`rvqgan.data.cache`'s ``decode_file`` / ``prepare_cache`` need soundfi
 soxr (imported when called); training from a prepared cache needs numpy and torch only.
 """
 
-from rvqgan.data.cache import AudioCache, CachedFile, decode_file, prepare_cache
+from rvqgan.data.cache import AudioCache, CachedFile, decode_file, prepare_cache, to_int16, write_cache
 from rvqgan.data.config import DataConfig, SourceConfig
 from rvqgan.data.dataset import ExcerptDataset, StepBatchSampler, make_loader, validation_excerpts
 from rvqgan.data.sampler import BalancedSampler, holdout_paths
@@ -31,5 +31,7 @@ __all__ = [
     "prepare_cache",
     "read_manifest",
     "rotate_phase",
+    "to_int16",
     "validation_excerpts",
+    "write_cache",
 ]

@@ -53,11 +53,11 @@ class CachedFile:
     scale: float
 
 
-def decode_file(path: str, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Decode, mix to mono and resample one file; return (int16 samples (T,), scale applied).
+def decode_file(path: str, sample_rate: int) -> np.ndarray:
+    """Decode, mix to mono and resample one file: float32 (T,) at ``sample_rate``.
 
     Raises:
-        AudioError: the file cannot be decoded or holds no samples.
+        AudioError: the file cannot be decoded, holds no samples, or NaN/Inf.
     """
     import soundfile  # noqa: PLC0415 - audio libraries are needed only to prepare a cache
     import soxr  # noqa: PLC0415
@@ -73,17 +73,21 @@ def decode_file(path: str, sample_rate: int) -> tuple[np.ndarray, float]:
         raise AudioError(f"{path}: NaN or Inf samples")
     if rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="HQ")
-    peak = float(np.max(np.abs(mono)))
+    return mono.astype(np.float32)
+
+
+def to_int16(audio: np.ndarray) -> tuple[np.ndarray, float]:
+    """Scale (T,) float audio to a peak of 0.99 and quantize: (int16 samples, scale applied)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     scale = PEAK / peak if peak > 0 else 1.0
-    return np.round(mono * (scale * 32767)).astype(np.int16), scale
+    return np.round(audio * (scale * 32767)).astype(np.int16), scale
 
 
-def _decode_job(job: tuple[str, int]) -> tuple[np.ndarray | None, float, str]:
+def _decode_job(job: tuple[str, int]) -> tuple[np.ndarray | None, str]:
     try:
-        samples, scale = decode_file(*job)
-        return samples, scale, ""
+        return decode_file(*job), ""
     except AudioError as exc:
-        return None, 0.0, str(exc)
+        return None, str(exc)
 
 
 def prepare_cache(
@@ -99,11 +103,31 @@ def prepare_cache(
     """Decode ``files`` into a cache folder at ``output``; return its index.
 
     Unreadable (or shorter than ``min_seconds``) files are skipped with a warning and
-    counted in ``index["skipped"]``; they never stop the preparation. The cache is
-    built in a temporary folder and renamed into place when complete.
+    counted in ``index["skipped"]``; they never stop the preparation.
 
     Raises:
         ConfigError: ``output`` exists already, or no file could be read.
+    """
+    decoded = _map(_decode_job, [(f.path, sample_rate) for f in files], workers)
+    return write_cache(zip(files, decoded), output, sample_rate, shard_mb=shard_mb, min_seconds=min_seconds,
+                       progress=progress, total=len(files))
+
+
+def write_cache(
+    items: Iterable[tuple[SourceFile, tuple[np.ndarray | None, str]]],
+    output: str | Path,
+    sample_rate: int,
+    *,
+    shard_mb: float = 64.0,
+    min_seconds: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
+    total: int = 0,
+) -> dict:
+    """Write a cache from already decoded audio: ``(file, (mono float (T,) or None, error))`` pairs.
+
+    The audio must be at ``sample_rate``. The cache is built in a temporary folder and
+    renamed into place when complete. Used by :func:`prepare_cache`, and directly to
+    cache synthetic or otherwise produced audio.
     """
     output = Path(output)
     if output.exists():
@@ -113,23 +137,23 @@ def prepare_cache(
     tmp.mkdir(parents=True)
     writer = _ShardWriter(tmp, int(shard_mb * 2**20 / 2))
     entries, skipped = [], []
-    jobs = [(f.path, sample_rate) for f in files]
-    for number, (item, (samples, scale, error)) in enumerate(zip(files, _map(_decode_job, jobs, workers)), start=1):
-        if samples is None or samples.shape[0] < min_seconds * sample_rate:
+    for number, (item, (audio, error)) in enumerate(items, start=1):
+        if audio is None or audio.shape[0] < min_seconds * sample_rate:
             reason = error or f"{item.path}: shorter than {min_seconds} s"
             log.warning("skipping unreadable file: %s", reason)
             skipped.append({"path": item.path, "error": reason})
         else:
+            samples, scale = to_int16(audio)
             shard, offset = writer.add(samples)
             entries.append(
                 CachedFile(item.path, item.domain, item.full_band, item.weight, shard, offset, len(samples), scale)
             )
         if progress is not None:
-            progress(number, len(files))
+            progress(number, total)
     shards = writer.close()
     if not entries:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ConfigError(f"none of the {len(files)} source files could be read; nothing to prepare")
+        raise ConfigError(f"none of the {len(skipped)} source files could be read; nothing to prepare")
     index = {
         "format": FORMAT,
         "version": VERSION,

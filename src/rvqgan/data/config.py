@@ -68,7 +68,8 @@ class DataConfig:
     silence_db: float = -40.0
     max_tries: int = 8
     phase_shift: bool = True
-    gain_db: tuple[float, float] | None = None
+    # (low, high); "..." because rvqgan.config mis-converts fixed-length tuples (reported).
+    gain_db: tuple[float, ...] | None = None
     domains: tuple[str, ...] = ()
     full_band_fraction: float = 0.25
     weight_by_duration: bool = False
@@ -86,5 +87,5 @@ class DataConfig:
             raise ValueError(f"full_band_fraction must be in [0, 1], got {self.full_band_fraction}")
         if self.num_workers < 0 or self.valid_items < 0 or self.valid_files_per_domain < 0:
             raise ValueError("num_workers, valid_items and valid_files_per_domain must be >= 0")
-        if self.gain_db is not None and self.gain_db[0] > self.gain_db[1]:
+        if self.gain_db is not None and (len(self.gain_db) != 2 or self.gain_db[0] > self.gain_db[1]):
             raise ValueError(f"gain_db must be (low, high) with low <= high, got {self.gain_db}")

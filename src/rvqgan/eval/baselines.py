@@ -49,7 +49,7 @@ def ffmpeg_path() -> str:
 
 
 def _run(args: list[str]) -> None:
-    result = subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-y", *args], capture_output=True)
+    result = subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-y", *args], capture_output=True, check=False)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise AudioError(f"ffmpeg failed ({' '.join(args)}): {message[-1] if message else 'no message'}")
@@ -80,8 +80,9 @@ class FfmpegCodec(EvalCodec):
             for setting in settings:
                 source = Path(tmp) / f"in_{setting.sample_rate}.wav"
                 if not source.exists():
-                    sf.write(source, resample(audio, sample_rate, setting.sample_rate), setting.sample_rate,
-                             subtype="FLOAT")
+                    sf.write(
+                        source, resample(audio, sample_rate, setting.sample_rate), setting.sample_rate, subtype="FLOAT"
+                    )
                 encoded = Path(tmp) / f"{setting.label}{self.suffix}"
                 _run(["-i", str(source), *self.encoder_args(setting), str(encoded)])
                 data = encoded.read_bytes()

@@ -150,7 +150,10 @@ class ModelCodec(EvalCodec):
         from rvqgan.bitstream import CHUNK_OVERHEAD, END_SIZE, RvqHeader, RvqWriter
 
         header = RvqHeader.from_codec(
-            self.model, channels=1, original_sample_rate=sample_rate, original_length=length,
+            self.model,
+            channels=1,
+            original_sample_rate=sample_rate,
+            original_length=length,
             n_codebooks=codes.shape[0],
         )
         buffer = io.BytesIO()

@@ -156,10 +156,12 @@ def build_listening_page(
         order = trial_order(index, list(signals), seed)
         uris = {name: flac_data_uri(audio, sample_rate) for name, audio in signals.items()}
         sections.append(_trial_html(index, trial, order, uris, flac_data_uri(reference, sample_rate)))
-        data.append({
-            "clip": trial.clip,
-            "conditions": [{"id": chr(ord("A") + i), "name": name} for i, name in enumerate(order)],
-        })  # fmt: skip
+        data.append(
+            {
+                "clip": trial.clip,
+                "conditions": [{"id": chr(ord("A") + i), "name": name} for i, name in enumerate(order)],
+            }
+        )
     payload = json.dumps(data).replace("</", "<\\/")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_STYLE}</style></head>
@@ -167,7 +169,7 @@ def build_listening_page(
 <p>For each trial, listen to the reference, then to every condition A, B, ... and rate how close it
 sounds to the reference, from 0 (bad) to 100 (excellent, indistinguishable). One condition is the
 reference itself: rate it 100. Use headphones. When done, download the ratings.</p>
-{''.join(sections)}
+{"".join(sections)}
 <p><button id="download" type="button">Download ratings (CSV)</button></p>
 <script type="application/json" id="trials">{payload}</script>
 <script>{_SCRIPT}</script>

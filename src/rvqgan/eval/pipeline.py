@@ -33,10 +33,20 @@ def _read(path: Path):
 
 
 def write_outputs(
-    out_dir: Path, rows: list[dict], clips: Sequence[Clip], codecs: Sequence[EvalCodec], options: EvalOptions,
-    *, notes: Sequence[str] = (), command: str | None = None, plots: bool = True, listening: bool = True,
-    listening_seconds: float = 6.0, max_per_codec: int = 4, seed: int = 0,
-) -> dict[str, list[Path]]:  # fmt: skip
+    out_dir: Path,
+    rows: list[dict],
+    clips: Sequence[Clip],
+    codecs: Sequence[EvalCodec],
+    options: EvalOptions,
+    *,
+    notes: Sequence[str] = (),
+    command: str | None = None,
+    plots: bool = True,
+    listening: bool = True,
+    listening_seconds: float = 6.0,
+    max_per_codec: int = 4,
+    seed: int = 0,
+) -> dict[str, list[Path]]:
     """results.csv, summary.csv/.md, rate-distortion and spectrogram PNGs, listening page."""
     written: dict[str, list[Path]] = {"reports": [], "plots": [], "listening": []}
     write_results_csv(rows, out_dir / "results.csv")
@@ -66,28 +76,37 @@ def write_outputs(
 
         written["plots"] += rate_distortion(summary, out_dir)
     if listening and trials:
-        page = build_listening_page(trials, options.sample_rate, out_dir / "listening" / "index.html",
-                                    seed=seed, seconds=listening_seconds)  # fmt: skip
+        page = build_listening_page(
+            trials, options.sample_rate, out_dir / "listening" / "index.html", seed=seed, seconds=listening_seconds
+        )
         written["listening"].append(page)
     return written
 
 
 def run_evaluation(
-    clips: Sequence[Clip], codecs: Sequence[EvalCodec], out_dir: str | Path, options: EvalOptions = EvalOptions(),
-    *, command: str | None = None, progress: bool = True, **output_options,
-) -> tuple[list[dict], dict[str, list[Path]]]:  # fmt: skip
+    clips: Sequence[Clip],
+    codecs: Sequence[EvalCodec],
+    out_dir: str | Path,
+    options: EvalOptions | None = None,
+    *,
+    command: str | None = None,
+    progress: bool = True,
+    **output_options,
+) -> tuple[list[dict], dict[str, list[Path]]]:
     """Evaluate (resuming from ``out_dir``) and write every output; returns rows and files.
 
     ``output_options`` go to :func:`write_outputs` (plots, listening, listening_seconds,
     max_per_codec, seed).
     """
     out_dir = Path(out_dir)
+    options = options or EvalOptions()
     rows, suite = evaluate(clips, codecs, out_dir, options, progress=progress)
     config = {
-        "command": command, "options": asdict(options), "clips": len(clips),
+        "command": command,
+        "options": asdict(options),
+        "clips": len(clips),
         "codecs": {c.name: [asdict(s) for s in c.settings] for c in codecs},
-    }  # fmt: skip
+    }
     (out_dir / "run.json").write_text(json.dumps(config, indent=1))
-    written = write_outputs(out_dir, rows, clips, codecs, options, notes=suite.notes, command=command,
-                            **output_options)  # fmt: skip
+    written = write_outputs(out_dir, rows, clips, codecs, options, notes=suite.notes, command=command, **output_options)
     return rows, written

@@ -102,8 +102,15 @@ def spectrogram_comparison(
         axes = figure.add_subplot(len(conditions), 1, index + 1)
         spec = log_spectrogram(audio)
         seconds = len(audio) / sample_rate
-        axes.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=-100, vmax=0,
-                    extent=(0, seconds, 0, sample_rate / 2000))  # fmt: skip
+        axes.imshow(
+            spec,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=-100,
+            vmax=0,
+            extent=(0, seconds, 0, sample_rate / 2000),
+        )
         axes.set_ylabel("kHz")
         axes.text(0.005, 0.92, label, transform=axes.transAxes, color="white", fontsize=8, va="top")
         if index < len(conditions) - 1:

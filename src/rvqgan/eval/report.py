@@ -18,9 +18,14 @@ from rvqgan.eval.runner import ROW_FIELDS
 from rvqgan.eval.usage import CodeUsage
 
 LABELS = {
-    "mel": "mel", "stft": "STFT", "sisdr": "SI-SDR (dB)", "visqol": "ViSQOL", "pesq": "PESQ-WB",
-    "stoi": "STOI", "visqol_speech": "ViSQOL speech",
-}  # fmt: skip
+    "mel": "mel",
+    "stft": "STFT",
+    "sisdr": "SI-SDR (dB)",
+    "visqol": "ViSQOL",
+    "pesq": "PESQ-WB",
+    "stoi": "STOI",
+    "visqol_speech": "ViSQOL speech",
+}
 SUMMARY_FIELDS = ("codec", "setting", "domain", "n", "nominal_kbps", "kbps", "kbps_ci")
 
 
@@ -120,8 +125,13 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             groups.setdefault((row["codec"], row["setting"], domain), []).append(row)
     summary = []
     for (codec, setting, domain), members in groups.items():
-        entry: dict = {"codec": codec, "setting": setting, "domain": domain, "n": len(members),
-                       "nominal_kbps": members[0]["nominal_kbps"]}  # fmt: skip
+        entry: dict = {
+            "codec": codec,
+            "setting": setting,
+            "domain": domain,
+            "n": len(members),
+            "nominal_kbps": members[0]["nominal_kbps"],
+        }
         entry["kbps"], entry["kbps_ci"], _ = mean_ci(r["kbps"] for r in members)
         for metric in METRICS:
             entry[metric], entry[f"{metric}_ci"], entry[f"{metric}_n"] = mean_ci(r.get(metric) for r in members)
@@ -173,9 +183,11 @@ def usage_markdown(usage: dict[str, CodeUsage]) -> str:
             continue
         bits = math.log2(item.codebook_size)
         lines = [
-            f"### {name} ({len(item.clips)} clips, {bits:g} bits per code)", "",
-            "| codebook | utilization | entropy (bits) | efficiency of codebooks 1..k |", "| --- | --- | --- | --- |",
-        ]  # fmt: skip
+            f"### {name} ({len(item.clips)} clips, {bits:g} bits per code)",
+            "",
+            "| codebook | utilization | entropy (bits) | efficiency of codebooks 1..k |",
+            "| --- | --- | --- | --- |",
+        ]
         for r in table:
             lines.append(
                 f"| {r['codebook']} | {100 * r['utilization']:.1f}% | {r['entropy_bits']:.3f} | "
@@ -186,9 +198,13 @@ def usage_markdown(usage: dict[str, CodeUsage]) -> str:
 
 
 def write_summary_md(
-    summary: Sequence[dict], path: str | Path, *, usage: dict[str, CodeUsage] | None = None,
-    notes: Sequence[str] = (), command: str | None = None,
-) -> None:  # fmt: skip
+    summary: Sequence[dict],
+    path: str | Path,
+    *,
+    usage: dict[str, CodeUsage] | None = None,
+    notes: Sequence[str] = (),
+    command: str | None = None,
+) -> None:
     """``summary.md``: the command, per-domain tables (mean ± 95% CI), codebook usage, notes."""
     text = ["# Evaluation summary", ""]
     if command:
@@ -196,9 +212,10 @@ def write_summary_md(
     text += [
         "Means over clips ± half-width of the 95% Student-t confidence interval. `kbps (measured)` is",
         "the bitrate from the bytes of coded audio the codec produced (container overhead excluded;",
-        "see docs/evaluation.md). ↓: lower is better, ↑: higher is better.", "",
+        "see docs/evaluation.md). ↓: lower is better, ↑: higher is better.",
+        "",
         markdown_tables(summary),
-    ]  # fmt: skip
+    ]
     if usage:
         text += ["## Codebook usage (whole test set)", "", usage_markdown(usage)]
     if notes:

@@ -30,9 +30,21 @@ from rvqgan.eval.usage import CodeUsage
 
 RESULTS = "results.jsonl"
 ROW_FIELDS = (
-    "clip", "domain", "full_band", "duration", "codec", "setting", "codec_sample_rate", "nominal_kbps",
-    "kbps", "file_kbps", "payload_bytes", "file_bytes", "delay_samples", *METRICS,
-)  # fmt: skip
+    "clip",
+    "domain",
+    "full_band",
+    "duration",
+    "codec",
+    "setting",
+    "codec_sample_rate",
+    "nominal_kbps",
+    "kbps",
+    "file_kbps",
+    "payload_bytes",
+    "file_bytes",
+    "delay_samples",
+    *METRICS,
+)
 
 
 @dataclass(frozen=True)
@@ -136,8 +148,16 @@ def load_usage(out_dir: Path) -> dict[str, CodeUsage]:
     return {p.stem: CodeUsage.from_dict(json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))}
 
 
-def _score_pair(clip: Clip, codec: EvalCodec, todo, audio: np.ndarray, suite: MetricSuite, out_dir: Path,
-                keep_audio: bool, options: EvalOptions) -> list[dict]:  # fmt: skip
+def _score_pair(
+    clip: Clip,
+    codec: EvalCodec,
+    todo,
+    audio: np.ndarray,
+    suite: MetricSuite,
+    out_dir: Path,
+    keep_audio: bool,
+    options: EvalOptions,
+) -> list[dict]:
     run = codec.code(audio, options.sample_rate, todo)
     if run.codes is not None and codec.codebook_size:
         _update_usage(out_dir, codec, clip, run.codes)
@@ -146,15 +166,26 @@ def _score_pair(clip: Clip, codec: EvalCodec, todo, audio: np.ndarray, suite: Me
     for coded in run.coded:
         setting = coded.setting
         if keep_audio:
-            _save_audio(clip_audio_dir(out_dir, clip) / f"{slug(codec.name)}__{slug(setting.label)}.flac",
-                        coded.audio, options.sample_rate)
+            _save_audio(
+                clip_audio_dir(out_dir, clip) / f"{slug(codec.name)}__{slug(setting.label)}.flac",
+                coded.audio,
+                options.sample_rate,
+            )
         row = {
-            "clip": clip.id, "domain": clip.domain, "full_band": clip.full_band, "duration": round(seconds, 4),
-            "codec": codec.name, "setting": setting.label, "codec_sample_rate": setting.sample_rate,
+            "clip": clip.id,
+            "domain": clip.domain,
+            "full_band": clip.full_band,
+            "duration": round(seconds, 4),
+            "codec": codec.name,
+            "setting": setting.label,
+            "codec_sample_rate": setting.sample_rate,
             "nominal_kbps": setting.nominal_kbps,
-            "kbps": coded.payload_bytes * 8 / seconds / 1000, "file_kbps": coded.file_bytes * 8 / seconds / 1000,
-            "payload_bytes": coded.payload_bytes, "file_bytes": coded.file_bytes, "delay_samples": coded.delay,
-        }  # fmt: skip
+            "kbps": coded.payload_bytes * 8 / seconds / 1000,
+            "file_kbps": coded.file_bytes * 8 / seconds / 1000,
+            "payload_bytes": coded.payload_bytes,
+            "file_bytes": coded.file_bytes,
+            "delay_samples": coded.delay,
+        }
         row.update(suite(audio, coded.audio, clip.domain))
         rows.append(row)
     return rows
@@ -164,7 +195,7 @@ def evaluate(
     clips: Sequence[Clip],
     codecs: Sequence[EvalCodec],
     out_dir: str | Path,
-    options: EvalOptions = EvalOptions(),
+    options: EvalOptions | None = None,
     *,
     progress: bool = True,
 ) -> tuple[list[dict], MetricSuite]:
@@ -174,6 +205,7 @@ def evaluate(
         all rows (earlier runs' included), ordered by clip, codec and setting, and the
         metric suite (its ``notes`` say which optional metrics were skipped).
     """
+    options = options or EvalOptions()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [c.name for c in codecs]
@@ -188,8 +220,14 @@ def evaluate(
         for clip, codec in pairs
     }
     remaining = sum(1 for key in todo_of if todo_of[key])
-    bar = tqdm(total=len(pairs), initial=len(pairs) - remaining, desc="clip x codec", disable=not progress,
-               unit="pair", dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        total=len(pairs),
+        initial=len(pairs) - remaining,
+        desc="clip x codec",
+        disable=not progress,
+        unit="pair",
+        dynamic_ncols=True,
+    )
     try:
         for clip in clips:
             if not any(todo_of[(clip.id, c.name)] for c in codecs):
@@ -222,8 +260,10 @@ def ordered_rows(rows: list[dict], clips: Sequence[Clip], codecs: Sequence[EvalC
             clip_rank.get(row["clip"], math.inf),
             codec_rank.get(row["codec"], math.inf),
             setting_rank.get((row["codec"], row["setting"]), math.inf),
-            row["clip"], row["codec"], row["setting"],
-        )  # fmt: skip
+            row["clip"],
+            row["codec"],
+            row["setting"],
+        )
 
     wanted = [r for r in rows if r["clip"] in clip_rank and (r["codec"], r["setting"]) in setting_rank]
     return sorted(wanted, key=key)

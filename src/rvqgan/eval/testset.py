@@ -35,17 +35,16 @@ class Clip:
     duration: float = 0.0
 
 
-def load_testset(
-    manifest: str | Path, domains: Sequence[str] | None = None, limit: int | None = None
-) -> list[Clip]:
+def load_testset(manifest: str | Path, domains: Sequence[str] | None = None, limit: int | None = None) -> list[Clip]:
     """Clips of a manifest, in its order.
 
     Args:
         manifest: JSON lines, each with at least ``path`` (relative to the manifest's
             folder) and ``domain``; ``full_band`` and ``duration`` are read if present.
         domains: keep only these domains (default all).
-        limit: keep at most this many clips *per domain* (the first ones), so that a
-            limited run stays balanced across domains.
+        limit: keep at most this many clips *per domain*, spread evenly over the
+            domain's clips in manifest order (every k-th), so that a limited run stays
+            balanced across domains and still samples all their sources.
     """
     manifest = Path(manifest)
     if not manifest.is_file():
@@ -54,7 +53,6 @@ def load_testset(
     if unknown:
         raise InputError(f"unknown domain(s) {unknown}; choose from {list(DOMAINS)}")
     clips: list[Clip] = []
-    taken: dict[str, int] = {}
     for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -69,15 +67,26 @@ def load_testset(
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{manifest}:{number}: not a manifest entry with path and domain ({exc})") from None
-        if domains and clip.domain not in domains:
-            continue
-        if limit is not None and taken.get(clip.domain, 0) >= limit:
-            continue
-        taken[clip.domain] = taken.get(clip.domain, 0) + 1
-        clips.append(clip)
+        if not domains or clip.domain in domains:
+            clips.append(clip)
     if len({c.id for c in clips}) != len(clips):
         raise InputError(f"{manifest} lists a clip path twice; clip paths must be unique")
-    return clips
+    return clips if limit is None else spread(clips, limit)
+
+
+def spread(clips: Sequence[Clip], per_domain: int) -> list[Clip]:
+    """At most ``per_domain`` clips of each domain, evenly spaced in the given order (clip
+    ``floor(i * n / per_domain)`` of the domain's ``n``), kept in that order."""
+    if per_domain < 1:
+        raise InputError(f"the clip limit per domain must be at least 1, got {per_domain}")
+    by_domain: dict[str, list[int]] = {}
+    for index, clip in enumerate(clips):
+        by_domain.setdefault(clip.domain, []).append(index)
+    keep = set()
+    for indices in by_domain.values():
+        n, k = len(indices), min(per_domain, len(indices))
+        keep.update(indices[i * n // k] for i in range(k))
+    return [clip for index, clip in enumerate(clips) if index in keep]
 
 
 def read_clip(clip: Clip | str | Path, sample_rate: int = 44100, max_seconds: float | None = None) -> np.ndarray:

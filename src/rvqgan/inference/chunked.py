@@ -97,9 +97,11 @@ def _model_device_dtype(model: Codec, device: torch.device | str | None) -> tupl
     return (torch.device(device) if device is not None else param.device), param.dtype
 
 
-def _check_chunk_frames(chunk_frames: int) -> None:
-    if not isinstance(chunk_frames, int) or chunk_frames < 1:
-        raise InputError(f"chunk_frames must be a positive int, got {chunk_frames!r}")
+def _count(value: object, what: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum`` (numpy integers welcome), else :class:`InputError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{what} must be an int >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _audio_block(block: torch.Tensor | np.ndarray, channels: int | None) -> torch.Tensor:
@@ -136,7 +138,7 @@ def encode_stream(
         Tensor: codes [C, n_quantizers, m], int64, on the CPU; concatenated along the
         last axis they hold ``frames_for_length(model, T)`` frames for ``T`` samples.
     """
-    _check_chunk_frames(chunk_frames)
+    chunk_frames = _count(chunk_frames, "chunk_frames", 1)
     n_q = model.quantizer.check_n_quantizers(n_quantizers)
     device, dtype = _model_device_dtype(model, device)
     ctx, hop = encoder_context(model), model.hop_length
@@ -204,9 +206,8 @@ def decode_stream(
     Raises:
         InputError: bad chunk shapes or values, or codes too short for ``length``.
     """
-    _check_chunk_frames(chunk_frames)
-    if length is not None and (not isinstance(length, int) or length < 0):
-        raise InputError(f"length must be a non-negative int or None, got {length!r}")
+    chunk_frames = _count(chunk_frames, "chunk_frames", 1)
+    length = None if length is None else _count(length, "length", 0)
     device, _ = _model_device_dtype(model, device)
     ctx, hop = decoder_context(model), model.hop_length
     buffer, shape, next_frame, emitted = _Timeline(), None, 0, 0
@@ -258,7 +259,7 @@ def encode_long(
 ) -> torch.Tensor:
     """Encode audio [C, T] in chunks; returns codes [C, K, frames_for_length(model, T)] on the CPU."""
     x = _audio_block(audio, None)
-    step = chunk_frames * model.hop_length if isinstance(chunk_frames, int) and chunk_frames > 0 else 1
+    step = _count(chunk_frames, "chunk_frames", 1) * model.hop_length
     blocks = (x[:, i : i + step] for i in range(0, x.shape[1], step))  # views, no copies
     chunks = list(encode_stream(model, blocks, n_quantizers=n_quantizers, chunk_frames=chunk_frames, device=device))
     if not chunks:
@@ -277,7 +278,7 @@ def decode_long(
 ) -> torch.Tensor:
     """Decode codes [C, K, frames] in chunks; returns audio [C, length] on the CPU."""
     codes = _codes_chunk(codes, None)
-    step = chunk_frames if isinstance(chunk_frames, int) and chunk_frames > 0 else 1
+    step = _count(chunk_frames, "chunk_frames", 1)
     pieces = (codes[..., i : i + step] for i in range(0, codes.shape[-1], step))
     chunks = list(decode_stream(model, pieces, length=length, chunk_frames=chunk_frames, device=device))
     if not chunks:

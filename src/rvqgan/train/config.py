@@ -83,12 +83,20 @@ class OptimConfig:
 
     lr: float = 1e-4
     d_lr: float | None = None
-    betas: tuple[float, float] = (0.8, 0.9)
+    # tuple[float, ...] rather than tuple[float, float]: rvqgan.config's fixed-length
+    # tuple conversion swaps value and type (reported); the length is checked below.
+    betas: tuple[float, ...] = (0.8, 0.9)
     eps: float = 1e-8
     weight_decay: float = 0.01
     lr_gamma: float = 0.999996
     grad_clip_g: float = 1000.0
     grad_clip_d: float = 10.0
+
+    def __post_init__(self) -> None:
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas}")
+        if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0) or not 0 < self.lr_gamma <= 1:
+            raise ConfigError("optim: lr and d_lr must be > 0, lr_gamma in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -136,13 +144,14 @@ class LogConfig:
             record every this many steps.
         tensorboard: write TensorBoard events to RUN_DIR/tb (needs ``tensorboard``).
         audio_items: validation items whose audio and spectrograms go to TensorBoard.
-        progress_bar: ``"auto"`` shows tqdm when stdout is a terminal.
+        progress_bar: ``"auto"`` shows tqdm when stdout is a terminal; ``"always"``, ``"never"``
+            (not on/off, which YAML reads as booleans).
     """
 
     every: int = 50
     tensorboard: bool = True
     audio_items: int = 2
-    progress_bar: Literal["auto", "on", "off"] = "auto"
+    progress_bar: Literal["auto", "always", "never"] = "auto"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class RunLogger:
         self.jsonl = open(run_dir / "metrics.jsonl", "a", buffering=1)
         if config.tensorboard:
             self.tb = _open_tensorboard(run_dir / "tb")
-        if config.progress_bar == "on" or (config.progress_bar == "auto" and sys.stdout.isatty()):
+        if config.progress_bar == "always" or (config.progress_bar == "auto" and sys.stdout.isatty()):
             from tqdm import tqdm  # noqa: PLC0415
 
             self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
