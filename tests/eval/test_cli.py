@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from rvqgan.cli import eval as eval_cli
-from rvqgan.errors import ConfigError, InputError
+from rvqgan.errors import CheckpointError, ConfigError, InputError
 from rvqgan.eval.baselines import Mp3Codec, OpusCodec
 from rvqgan.eval.specs import parse_codec_spec
 from rvqgan.model import Codec
@@ -35,9 +35,11 @@ def test_codec_specs():
         ("16kbps@22050", 22050),
         ("32kbps", 44100),
     ]
-    for bad in ("flac:5", "opus:six", "model:", "model:/no/such/file.safetensors", "mp3:17"):
+    for bad in ("flac:5", "opus:six", "model:", "mp3:17"):
         with pytest.raises(ConfigError):
             parse_codec_spec(bad)
+    with pytest.raises(CheckpointError, match="not found"):
+        parse_codec_spec("model:/no/such/file.safetensors:name")
 
 
 @needs_ffmpeg

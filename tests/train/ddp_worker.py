@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2]))  # the repository root
 
-from conftest import tiny_config  # noqa: E402
+from tests.train.helpers import tiny_train_config  # noqa: E402
 
 from rvqgan.train import Trainer  # noqa: E402
 from rvqgan.train.distributed import shutdown  # noqa: E402
@@ -17,7 +17,7 @@ from rvqgan.train.distributed import shutdown  # noqa: E402
 def main() -> None:
     cache, run_dir, out, *overrides = sys.argv[1:]
     torch.set_num_threads(1)
-    trainer = Trainer(tiny_config(Path(cache), *overrides), run_dir)
+    trainer = Trainer(tiny_train_config(Path(cache), *overrides), run_dir)
     trainer.run()
     state = {f"g.{k}": v.contiguous() for k, v in trainer.generator.state_dict().items()}
     state.update({f"d.{k}": v.contiguous() for k, v in trainer.discriminator.state_dict().items()})

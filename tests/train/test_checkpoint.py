@@ -12,7 +12,7 @@ from rvqgan.errors import CheckpointError
 from rvqgan.train import Trainer
 from rvqgan.train.state import CheckpointStore, optimizer_join, optimizer_split
 
-from conftest import tiny_config
+from tests.train.helpers import tiny_train_config
 
 
 def _toy():
@@ -93,6 +93,6 @@ def test_latest_pointer_lost_falls_back_to_newest_complete(tmp_path):
 
 
 def test_resume_with_another_architecture_is_refused(piano_cache, tmp_path):
-    Trainer(tiny_config(piano_cache, "schedule.max_steps=1"), tmp_path).run()
+    Trainer(tiny_train_config(piano_cache, "schedule.max_steps=1"), tmp_path).run()
     with pytest.raises(CheckpointError, match="model"):
-        Trainer(tiny_config(piano_cache, "model.decoder_dim=64"), tmp_path)
+        Trainer(tiny_train_config(piano_cache, "model.decoder_dim=64"), tmp_path)

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from rvqgan.train import Trainer
 
-from conftest import tiny_config
+from tests.train.helpers import tiny_train_config
 
 # Quantizer dropout draws per rank, so it is off here. Adam moves a parameter by ~lr
 # whatever its gradient's size, so parameters whose gradients are rounding noise
@@ -35,7 +35,7 @@ def test_two_processes_match_one(piano_cache, tmp_path):
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), f"replicas differ at {key}"
 
-    single = Trainer(tiny_config(piano_cache, *OVERRIDES), tmp_path / "single")
+    single = Trainer(tiny_train_config(piano_cache, *OVERRIDES), tmp_path / "single")
     assert single.run() == 3
     reference = {f"g.{k}": v for k, v in single.generator.state_dict().items()}
     reference.update({f"d.{k}": v for k, v in single.discriminator.state_dict().items()})

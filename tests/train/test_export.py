@@ -12,13 +12,13 @@ from rvqgan.cli import export as export_cli
 from rvqgan.errors import CheckpointError, ConfigError
 from rvqgan.train import Trainer, export_run
 
-from conftest import tiny_config
+from tests.train.helpers import tiny_train_config
 
 
 @pytest.fixture(scope="module")
 def trained_run(piano_cache, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
-    trainer = Trainer(tiny_config(piano_cache, "schedule.max_steps=2", "schedule.ema_decay=0.5"), run_dir)
+    trainer = Trainer(tiny_train_config(piano_cache, "schedule.max_steps=2", "schedule.ema_decay=0.5"), run_dir)
     trainer.run()
     return run_dir, trainer
 
@@ -54,6 +54,6 @@ def test_export_ema_in_float16_through_the_cli(trained_run, tmp_path):
 def test_export_errors(piano_cache, tmp_path):
     with pytest.raises(CheckpointError, match="no training checkpoint"):
         export_run(tmp_path / "empty", tmp_path / "x.safetensors")
-    Trainer(tiny_config(piano_cache, "schedule.max_steps=1", "quantizer.kind=ema_kmeans"), tmp_path / "ema").run()
+    Trainer(tiny_train_config(piano_cache, "schedule.max_steps=1", "quantizer.kind=ema_kmeans"), tmp_path / "ema").run()
     with pytest.raises(ConfigError, match="ema_kmeans"):
         export_run(tmp_path / "ema", tmp_path / "x.safetensors")

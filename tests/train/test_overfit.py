@@ -10,7 +10,7 @@ from rvqgan.data import AudioCache, SourceFile, prepare_cache
 from rvqgan.losses import MelLoss
 from rvqgan.train import Trainer
 
-from conftest import PIANO, tiny_config
+from tests.train.helpers import PIANO, tiny_train_config
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def _mel_distance(trainer: Trainer, clip: torch.Tensor) -> float:
 
 
 def _overfit(cache, run_dir, *overrides) -> tuple[float, float]:
-    trainer = Trainer(tiny_config(cache, "log.every=1000", *overrides), run_dir)
+    trainer = Trainer(tiny_train_config(cache, "log.every=1000", *overrides), run_dir)
     clip = torch.from_numpy(AudioCache(cache).read(0))[None, None]
     clip = 0.5 * clip / clip.abs().max()
     before = _mel_distance(trainer, clip)

@@ -6,11 +6,12 @@ import os
 import signal
 
 import numpy as np
+import pytest
 
 from rvqgan.train import Trainer
 from rvqgan.train.state import CheckpointStore
 
-from conftest import tiny_config, weights
+from tests.train.helpers import tiny_train_config, weights
 
 
 def _assert_same(a: dict, b: dict) -> None:
@@ -20,7 +21,7 @@ def _assert_same(a: dict, b: dict) -> None:
 
 
 def test_resume_is_bit_exact(piano_cache, tmp_path):
-    config = tiny_config(piano_cache)
+    config = tiny_train_config(piano_cache)
     straight = Trainer(config, tmp_path / "straight")
     assert straight.run() == 6
 
@@ -41,21 +42,23 @@ def test_resume_is_bit_exact(piano_cache, tmp_path):
                 assert np.array_equal(state_a[i][name].numpy(), state_b[i][name].numpy()), (i, name)
 
 
-def test_sigint_writes_checkpoint_and_stops(piano_cache, tmp_path):
-    config = tiny_config(piano_cache, "schedule.max_steps=50")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_writes_checkpoint_and_stops(piano_cache, tmp_path, signum):
+    config = tiny_train_config(piano_cache, "schedule.max_steps=50")
     trainer = Trainer(config, tmp_path / "run")
     original = trainer.train_step
 
     def interrupted_step(audio):
         logs = original(audio)
         if trainer.step == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C would, between steps
+            os.kill(os.getpid(), signum)  # as Ctrl-C or a scheduler would, between steps
         return logs
 
     trainer.train_step = interrupted_step
     assert trainer.run() == 2
     folder = CheckpointStore(tmp_path / "run").latest()
     assert folder is not None and folder.name == "step_00000002"
-    # The handler is gone again: SIGINT is Python's default after the run.
+    # The handlers are gone again after the run.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert Trainer(config, tmp_path / "run").step == 2

@@ -8,7 +8,7 @@ import torch
 
 from rvqgan.train import Trainer
 
-from conftest import tiny_config
+from tests.train.helpers import tiny_train_config
 
 
 def _one_step(trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -17,7 +17,7 @@ def _one_step(trainer: Trainer) -> dict[str, torch.Tensor]:
 
 
 def test_one_step_is_finite_and_reaches_every_parameter(piano_cache, tmp_path):
-    trainer = Trainer(tiny_config(piano_cache), tmp_path)
+    trainer = Trainer(tiny_train_config(piano_cache), tmp_path)
     before_g = [p.detach().clone() for p in trainer.generator.parameters()]
     before_d = [p.detach().clone() for p in trainer.discriminator.parameters()]
     logs = _one_step(trainer)
@@ -34,7 +34,7 @@ def test_one_step_is_finite_and_reaches_every_parameter(piano_cache, tmp_path):
 
 
 def test_adversarial_start_skips_the_discriminator(piano_cache, tmp_path):
-    trainer = Trainer(tiny_config(piano_cache, "schedule.adversarial_start=5"), tmp_path)
+    trainer = Trainer(tiny_train_config(piano_cache, "schedule.adversarial_start=5"), tmp_path)
     before = [p.detach().clone() for p in trainer.discriminator.parameters()]
     logs = _one_step(trainer)
     assert "loss/discriminator" not in logs and "loss/adversarial" not in logs
@@ -42,7 +42,7 @@ def test_adversarial_start_skips_the_discriminator(piano_cache, tmp_path):
 
 
 def test_learning_rate_decays_per_step(piano_cache, tmp_path):
-    trainer = Trainer(tiny_config(piano_cache, "optim.lr_gamma=0.5", "optim.d_lr=2.0e-4"), tmp_path)
+    trainer = Trainer(tiny_train_config(piano_cache, "optim.lr_gamma=0.5", "optim.d_lr=2.0e-4"), tmp_path)
     _one_step(trainer)
     logs = _one_step(trainer)
     assert trainer.optimizer_g.param_groups[0]["lr"] == 1e-4 * 0.5
@@ -51,7 +51,7 @@ def test_learning_rate_decays_per_step(piano_cache, tmp_path):
 
 
 def test_balancer_and_ema_options_train(piano_cache, tmp_path):
-    config = tiny_config(piano_cache, "loss.balancer=true", "schedule.ema_decay=0.9", "loss.weights.waveform=1.0",
+    config = tiny_train_config(piano_cache, "loss.balancer=true", "schedule.ema_decay=0.9", "loss.weights.waveform=1.0",
                          "loss.weights.stft=1.0")
     trainer = Trainer(config, tmp_path)
     logs = _one_step(trainer)

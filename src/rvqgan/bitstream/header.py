@@ -4,7 +4,8 @@ The header is a frozen dataclass, written as compact UTF-8 JSON with sorted keys
 is strict: unknown or missing fields, wrong types and impossible values raise
 :class:`~rvqgan.errors.BitstreamError`, because a header we do not fully understand
 cannot be decoded safely (a later format version bumps ``format_version`` instead of
-slipping new fields in).
+slipping new fields in). Version 2 added ``entropy`` (``null`` for files whose chunks
+are all raw); a version 1 header has no such field and is still read.
 
 Code layout ``"ckt-msb"``: the codes of one chunk form an array of shape
 ``[channels, n_codebooks, n_frames]``; it is flattened in C order (channel-major, then
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from typing import Any
 
-from rvqgan.bitstream.layout import FORMAT_VERSION, MAX_CHUNK_FRAMES
+from rvqgan.bitstream.layout import FORMAT_VERSION, MAX_CHUNK_FRAMES, READ_VERSIONS
 from rvqgan.bitstream.packing import MAX_BITS, packed_size
 from rvqgan.errors import BitstreamError
 
@@ -98,6 +99,32 @@ class LoudnessInfo:
         _check_number("loudness.gain_db", self.gain_db)
 
 
+ENTROPY_CODINGS = ("static", "lm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntropyInfo:
+    """Which entropy model coded the file's coded chunks (format version 2).
+
+    Attributes:
+        coding: ``"static"`` (per-codebook frequency tables) or ``"lm"`` (the code
+            language model). Each chunk still says its own coding; a chunk that coding
+            would not shrink is stored raw.
+        model_name: the entropy model's name, for messages.
+        model_hash: its content hash; decoding needs exactly this model.
+    """
+
+    coding: str
+    model_name: str
+    model_hash: str
+
+    def __post_init__(self) -> None:
+        if self.coding not in ENTROPY_CODINGS:
+            _fail(f"entropy.coding must be one of {list(ENTROPY_CODINGS)}, got {self.coding!r}")
+        _check_str("entropy.model_name", self.model_name)
+        _check_str("entropy.model_hash", self.model_hash)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RvqHeader:
     """Header of an ``.rvq`` file.
@@ -116,6 +143,8 @@ class RvqHeader:
             the end-of-stream record carries it.
         chunk_frames: maximum frames per chunk (see :func:`default_chunk_frames`).
         loudness: loudness normalisation applied before encoding, or ``None``.
+        entropy: the entropy model of the coded chunks, ``None`` when every chunk is
+            raw (always ``None`` in version 1).
         code_layout: order of codes in a chunk payload; only ``"ckt-msb"`` exists.
         tool_version: the program that wrote the file.
         format_version: version of the file format.
@@ -132,17 +161,22 @@ class RvqHeader:
     original_length: int | None
     chunk_frames: int
     loudness: LoudnessInfo | None = None
+    entropy: EntropyInfo | None = None
     code_layout: str = CODE_LAYOUT
     tool_version: str = field(default_factory=tool_version)
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         _check_int("format_version", self.format_version, 1)
-        if self.format_version != FORMAT_VERSION:
+        if self.format_version not in READ_VERSIONS:
             raise BitstreamError(
-                f"unsupported .rvq format version {self.format_version} (this rvqgan reads version "
-                f"{FORMAT_VERSION}); upgrade rvqgan to read this file"
+                f"unsupported .rvq format version {self.format_version} (this rvqgan reads versions "
+                f"{', '.join(map(str, READ_VERSIONS))}); upgrade rvqgan to read this file"
             )
+        if self.entropy is not None and not isinstance(self.entropy, EntropyInfo):
+            _fail(f"entropy must be an EntropyInfo or None, got {type(self.entropy).__name__}")
+        if self.entropy is not None and self.format_version < 2:
+            _fail("entropy coding needs format version 2")
         _check_str("model_name", self.model_name)
         _check_str("model_hash", self.model_hash, optional=True)
         _check_str("tool_version", self.tool_version)
@@ -182,8 +216,14 @@ class RvqHeader:
         return packed_size(self.channels * self.n_codebooks * n_frames, self.bits_per_code)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (``loudness`` as a nested dict or ``None``)."""
-        return asdict(self)
+        """Plain JSON-ready dict (``loudness``/``entropy`` as nested dicts or ``None``).
+
+        A version 1 header has no ``entropy`` key, exactly as version 1 wrote it.
+        """
+        data = asdict(self)
+        if self.format_version == 1:
+            del data["entropy"]
+        return data
 
     def to_json(self) -> str:
         """Compact JSON text with sorted keys (the exact bytes written to files)."""
@@ -195,6 +235,8 @@ class RvqHeader:
         if not isinstance(data, dict):
             _fail(f"expected a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
+        if data.get("format_version") == 1:
+            known.discard("entropy")  # version 1 had no entropy coding
         unknown = sorted(set(data) - set(known))
         if unknown:
             _fail(f"unknown field(s) {unknown}; the file was written by a newer or foreign program")
@@ -207,6 +249,9 @@ class RvqHeader:
         loudness = values.get("loudness")
         if loudness is not None:
             values["loudness"] = _loudness_from_dict(loudness)
+        entropy = values.get("entropy")
+        if entropy is not None:
+            values["entropy"] = _entropy_from_dict(entropy)
         return cls(**values)
 
     @classmethod
@@ -231,6 +276,7 @@ class RvqHeader:
         n_codebooks: int | None = None,
         chunk_frames: int | None = None,
         loudness: LoudnessInfo | None = None,
+        entropy: EntropyInfo | None = None,
     ) -> RvqHeader:
         """Header for codes made by ``codec`` (any object with the ``Codec`` attributes).
 
@@ -243,6 +289,7 @@ class RvqHeader:
             n_codebooks: codebooks kept (default: all of the model's).
             chunk_frames: frames per chunk (default: :func:`default_chunk_frames`).
             loudness: normalisation applied before encoding, if any.
+            entropy: the entropy model that codes the chunks, if any.
         """
         return cls(
             model_name=codec.name,
@@ -256,7 +303,14 @@ class RvqHeader:
             original_length=original_length,
             chunk_frames=chunk_frames if chunk_frames is not None else default_chunk_frames(codec.frame_rate),
             loudness=loudness,
+            entropy=entropy,
         )
+
+
+def _entropy_from_dict(data: Any) -> EntropyInfo:
+    if not isinstance(data, dict) or set(data) != {"coding", "model_name", "model_hash"}:
+        _fail(f"entropy must be null or an object with coding, model_name and model_hash, got {data!r}")
+    return EntropyInfo(**data)
 
 
 def _loudness_from_dict(data: Any) -> LoudnessInfo:

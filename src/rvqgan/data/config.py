@@ -50,7 +50,7 @@ class DataConfig:
         domains: domain order of the balanced sampler; empty means every domain of the
             cache, sorted. Each batch holds equal numbers of items per domain.
         full_band_fraction: at least this fraction of each batch (and at least one
-            item) is drawn from full-band files, when the cache has any.
+            item) is drawn from full-band files, taken in the domains that have any.
         weight_by_duration: draw files in proportion to weight x duration rather than
             weight alone (the official loader draws files uniformly).
         num_workers: DataLoader worker processes (0 = load in the training process).

@@ -3,8 +3,9 @@
 The paper's recipe: every batch holds equal numbers of items of each domain (speech,
 music, environmental), and some full-band items (without them the model stops at
 ~18 kHz). Slot ``i`` of a global batch draws from domain ``domains[i % D]``; the first
-``n_full_band`` slots draw only from full-band files (of their own domain when it has
-any, otherwise of any domain). Within its pool a file is drawn in proportion to its
+``n_full_band`` slots whose domain has full-band files draw only from those (so the
+domain balance is exact, and a domain without full-band audio, typically speech,
+simply contributes none). Within its pool a file is drawn in proportion to its
 weight (optionally times its duration).
 
 The draw is a pure function of the slot and a numpy Generator, so a batch is a pure
@@ -64,21 +65,27 @@ class BalancedSampler:
         self.batch_size = batch_size
         self.domains = tuple(domains) or tuple(sorted({f.domain for f in files}))
         weights = [f.weight * (f.length if weight_by_duration else 1.0) for f in files]
-        self.pools, self.full_band_pools = [], []
-        any_full = [i for i, f in enumerate(files) if f.full_band and weights[i] > 0]
+        self.pools: list[_Pool] = []
+        self.full_band_pools: list[_Pool | None] = []
         for domain in self.domains:
             members = [i for i, f in enumerate(files) if f.domain == domain and weights[i] > 0]
             if not members:
                 raise ConfigError(f"data: domain {domain!r} has no file with a positive weight in the cache")
             self.pools.append(_Pool(members, [weights[i] for i in members]))
-            full = [i for i in members if files[i].full_band] or any_full
+            full = [i for i in members if files[i].full_band]
             self.full_band_pools.append(_Pool(full, [weights[i] for i in full]) if full else None)
-        wanted = math.ceil(batch_size * full_band_fraction) if full_band_fraction > 0 else 0
-        self.n_full_band = min(batch_size, max(1, wanted)) if any_full and wanted else 0
+        wanted = max(1, math.ceil(batch_size * full_band_fraction)) if full_band_fraction > 0 else 0
+        eligible = [i for i in range(batch_size) if self.full_band_pools[i % len(self.domains)] is not None]
+        self.full_band_slots = frozenset(eligible[:wanted])
+
+    @property
+    def n_full_band(self) -> int:
+        """Full-band items in every batch."""
+        return len(self.full_band_slots)
 
     def slot(self, index: int) -> tuple[int, bool]:
         """(domain number, full-band only) of slot ``index`` of a global batch."""
-        return index % len(self.domains), index % self.batch_size < self.n_full_band
+        return index % len(self.domains), index % self.batch_size in self.full_band_slots
 
     def draw(self, rng: np.random.Generator, index: int) -> int:
         """The file number drawn for slot ``index``."""

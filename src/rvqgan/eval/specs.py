@@ -2,8 +2,9 @@
 
 * ``opus:K1,K2,...``: Opus at those kbps (default 6,8,12,24).
 * ``mp3:K1,K2,...``: MP3 at those kbps; ``K@RATE`` sets LAME's sample rate (default 32).
-* ``model:PATH[:NAME]``: an rvqgan checkpoint, at every number of codebooks; NAME names
-  it in reports (default: the model's own name, else the file stem).
+* ``model:PATH[:NAME]``: an rvqgan checkpoint, an official DAC ``.pth`` or a bundled model
+  name, at every number of codebooks; NAME names it in reports (default: the model's own
+  name, else the file stem).
 """
 
 from __future__ import annotations
@@ -29,17 +30,11 @@ def _int(text: str, spec: str) -> int:
         raise ConfigError(f"codec spec {spec!r}: {text!r} is not a whole number of kbps") from None
 
 
-def load_model(path: str | Path):
-    """Load a checkpoint with the package's public loader (or the checkpoint module's)."""
-    import rvqgan
+def load_model(name_or_path: str | Path):
+    """A model by bundled name or checkpoint path, weight norm folded (``rvqgan.load_model``)."""
+    from rvqgan.api import load_model as public_load_model
 
-    loader = getattr(rvqgan, "load_model", None)
-    if loader is None:
-        from rvqgan.checkpoint import load_model_file as loader
-    try:
-        return loader(path, fold=True)
-    except TypeError:
-        return loader(path)
+    return public_load_model(name_or_path, fold=True)
 
 
 def parse_codec_spec(spec: str, device: str = "cpu") -> EvalCodec:
@@ -59,10 +54,8 @@ def parse_codec_spec(spec: str, device: str = "cpu") -> EvalCodec:
             raise ConfigError("model codec spec needs a checkpoint: model:PATH[:NAME]")
         path, name = rest, None
         head, _, tail = rest.rpartition(":")
-        if head and not Path(rest).exists() and Path(head).exists():
+        if head and not Path(rest).exists():
             path, name = head, tail
-        if not Path(path).exists():
-            raise ConfigError(f"model checkpoint {path!r} does not exist")
         model = load_model(path)
         default = getattr(model, "name", None)
         if not default or default == "unnamed":

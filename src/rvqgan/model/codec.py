@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,9 @@ from rvqgan.model.config import CodecConfig
 from rvqgan.model.decoder import Decoder
 from rvqgan.model.encoder import Encoder
 from rvqgan.quantize.rvq import ResidualVectorQuantizer
+
+if TYPE_CHECKING:
+    from rvqgan.streaming import StreamingSession, StreamTail
 
 
 @dataclass
@@ -155,6 +160,55 @@ class Codec(nn.Module):
         if codes.shape[-1] == 0:
             return torch.zeros(codes.shape[0], 1, 0, device=codes.device)
         return self.decoder(self.quantizer.decode(codes.long()))
+
+    # -- streaming (causal models; the work is done in rvqgan.streaming) ----------------
+    def streaming(
+        self, batch_size: int = 1, *, channels: int = 1, n_quantizers: int | None = None
+    ) -> AbstractContextManager[StreamingSession]:
+        """Open a stream: inside the ``with`` block, use the ``*_step`` methods and :meth:`flush`.
+
+        The session holds all state; the model is not modified. See ``docs/streaming.md``.
+
+        Example:
+            >>> model = Codec(CodecConfig(encoder_dim=4, decoder_dim=16, n_codebooks=3,
+            ...                           codebook_size=16, causal=True)).eval()
+            >>> with model.streaming(batch_size=1):
+            ...     codes = model.encode_step(torch.zeros(1, 1, 1000))
+            ...     audio = model.decode_step(codes)
+            ...     tail = model.flush()
+            >>> tuple(codes.shape), tuple(audio.shape), tuple(tail.codes.shape), tuple(tail.audio.shape)
+            ((1, 3, 1), (1, 1, 512), (1, 3, 1), (1, 1, 488))
+
+        Args:
+            batch_size: B, items per chunk.
+            channels: C, channels per item; each is coded as a mono stream (codes rows
+                ``b * C + c``).
+            n_quantizers: codebooks per frame from :meth:`encode_step` (default all).
+
+        Raises:
+            StreamingError: the model is not causal (``is_causal`` is False).
+        """
+        from rvqgan.streaming import streaming
+
+        return streaming(self, batch_size, channels=channels, n_quantizers=n_quantizers)
+
+    def encode_step(self, chunk: torch.Tensor) -> torch.Tensor:
+        """Streaming encode: audio (B, C, n), any n >= 0 -> codes (B * C, K, frames completed), int64."""
+        from rvqgan.streaming import active_session
+
+        return active_session(self, "encode_step").encode_step(chunk)
+
+    def decode_step(self, codes: torch.Tensor) -> torch.Tensor:
+        """Streaming decode: codes (B * C, K, m) -> audio (B, C, m * hop_length)."""
+        from rvqgan.streaming import active_session
+
+        return active_session(self, "decode_step").decode_step(codes)
+
+    def flush(self) -> StreamTail:
+        """End the stream: the zero-padded partial last frame's codes, and the audio still owed."""
+        from rvqgan.streaming import active_session
+
+        return active_session(self, "flush").flush()
 
     # -- training -----------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, n_quantizers: int | None = None) -> CodecOutput:

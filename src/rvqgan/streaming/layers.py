@@ -1,0 +1,224 @@
+"""Streaming versions of the generator's layers, built once per session from the model.
+
+Each step object holds its own copy of what it needs from one module (the effective
+weight of a weight-normed convolution, computed once; Snake's alpha and 1/alpha) and
+is stateless: the state of a stream is passed in and updated by ``step``. Nothing here
+writes to the model.
+
+Time geometry (causal layout, all padding on the left)::
+
+    conv, kernel k, dilation d, stride s, left padding p:
+        state = the inputs after the last complete window start, p zeros at the start;
+        a window spans (k - 1) * d + 1 inputs; every complete one gives one output.
+
+    transposed conv, kernel k = 2s, stride s (output trimmed by k - s on the right):
+        frame t  ->  k samples at [t*s, t*s + k)
+                     |-- s: emitted now --|-- k - s: kept, added to frame t+1's --|
+
+so a stream gives exactly the offline output, one sample or frame at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from rvqgan.nn.snake import SNAKE_EPS
+from rvqgan.streaming.state import ConvState, ResidualState, TransposedConvState
+
+
+def _empty(x: torch.Tensor, channels: int) -> torch.Tensor:
+    return x.new_zeros(x.shape[0], channels, 0)
+
+
+@dataclass(frozen=True, eq=False)
+class SnakeStep:
+    """Snake, pointwise: ``x + 1/(alpha + eps) * sin^2(alpha x)`` (the offline operation order).
+
+    Attributes:
+        alpha (Tensor): shape (1, C, 1).
+        inverse (Tensor): ``1 / (alpha + eps)``, shape (1, C, 1).
+    """
+
+    alpha: torch.Tensor
+    inverse: torch.Tensor
+
+    @classmethod
+    def from_alpha(cls, alpha: torch.Tensor) -> SnakeStep:
+        alpha = alpha.detach()
+        return cls(alpha, (alpha + SNAKE_EPS).reciprocal())
+
+    def new_state(self, rows: int) -> None:
+        return None
+
+    def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
+        y = torch.sin(self.alpha * x)
+        y.pow_(2).mul_(self.inverse)
+        return y.add_(x)
+
+
+@dataclass(frozen=True, eq=False)
+class PointwiseStep:
+    """Any other pointwise function of time (LeakyReLU, tanh): no state."""
+
+    fn: object
+
+    def new_state(self, rows: int) -> None:
+        return None
+
+    def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
+        return self.fn(x)  # type: ignore[operator]
+
+
+def _columns(x: torch.Tensor, taps: int, dilation: int, stride: int, windows: int) -> torch.Tensor:
+    """im2col: x (R, C, L) -> (R, C * taps, windows), column j holding window j's inputs."""
+    rows, channels, length = x.shape
+    x = x.contiguous()
+    view = x.as_strided((rows, channels, taps, windows), (channels * length, length, dilation, stride))
+    return view.reshape(rows, channels * taps, windows)
+
+
+@dataclass(frozen=True, eq=False)
+class ConvStep:
+    """A causal convolution (any kernel, dilation, stride; left padding only).
+
+    Computed as one matrix product over the complete windows (im2col): for the short
+    inputs of a stream this is several times faster than ``conv1d``, whose CPU kernels
+    are tuned for long signals (dilated ones fall back to a slow loop).
+
+    Attributes:
+        matrix (Tensor): the weight as (C_out, C_in * k).
+        bias (Tensor | None): shape (C_out, 1).
+        taps: kernel size k.
+        stride, dilation: as ``Conv1d``.
+        left: zeros padded before the stream (the offline layer's left padding).
+    """
+
+    matrix: torch.Tensor
+    bias: torch.Tensor | None
+    taps: int
+    stride: int
+    dilation: int
+    left: int
+
+    @classmethod
+    def from_weight(
+        cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, dilation: int, left: int
+    ) -> ConvStep:
+        """weight (C_out, C_in, k), bias (C_out,)."""
+        matrix = weight.reshape(weight.shape[0], -1).contiguous()
+        return cls(matrix, None if bias is None else bias[:, None], weight.shape[-1], stride, dilation, left)
+
+    @property
+    def span(self) -> int:
+        """Inputs one window covers."""
+        return (self.taps - 1) * self.dilation + 1
+
+    @property
+    def pointwise(self) -> bool:
+        return self.span == 1 and self.stride == 1 and self.left == 0
+
+    def new_state(self, rows: int) -> ConvState | None:
+        if self.pointwise:
+            return None
+        channels = self.matrix.shape[1] // self.taps
+        return ConvState(self.matrix.new_zeros(rows, channels, self.left))
+
+    def _apply(self, columns: torch.Tensor) -> torch.Tensor:
+        y = torch.matmul(self.matrix, columns)
+        return y.add_(self.bias) if self.bias is not None else y
+
+    def step(self, x: torch.Tensor, state: ConvState | None) -> torch.Tensor:
+        """x (Tensor): shape (R, C_in, n), n >= 0 -> (R, C_out, complete windows)."""
+        if state is None:
+            return self._apply(x) if x.shape[-1] else _empty(x, self.matrix.shape[0])
+        joined = torch.cat((state.buffer, x), dim=-1) if state.buffer.shape[-1] else x
+        span, stride = self.span, self.stride
+        windows = (joined.shape[-1] - span) // stride + 1 if joined.shape[-1] >= span else 0
+        state.buffer = joined[..., windows * stride :]
+        if windows == 0:
+            return _empty(x, self.matrix.shape[0])
+        return self._apply(_columns(joined, self.taps, self.dilation, stride, windows))
+
+
+@dataclass(frozen=True, eq=False)
+class TransposedConvStep:
+    """A transposed convolution of kernel ``2 s``, stride ``s``, whose second half overlaps the next frame.
+
+    One matrix product gives every frame's ``2 s`` samples; the first half of frame
+    ``t`` plus the second half of frame ``t - 1`` (the state, for the first frame of a
+    call) are the ``s`` output samples of frame ``t``.
+
+    Attributes:
+        matrix (Tensor): the weight (C_in, C_out, 2s) as (C_out * 2s, C_in).
+        bias (Tensor | None): shape (C_out, 1, 1).
+        stride: the upsampling factor s.
+    """
+
+    matrix: torch.Tensor
+    bias: torch.Tensor | None
+    stride: int
+
+    @classmethod
+    def from_weight(cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int) -> TransposedConvStep:
+        """weight (C_in, C_out, 2 * stride), bias (C_out,)."""
+        matrix = weight.permute(1, 2, 0).reshape(-1, weight.shape[0]).contiguous()
+        return cls(matrix, None if bias is None else bias[:, None, None], stride)
+
+    @property
+    def out_channels(self) -> int:
+        return self.matrix.shape[0] // (2 * self.stride)
+
+    def new_state(self, rows: int) -> TransposedConvState:
+        return TransposedConvState(self.matrix.new_zeros(rows, self.out_channels, self.stride, 1))
+
+    def step(self, x: torch.Tensor, state: TransposedConvState) -> torch.Tensor:
+        """x (Tensor): shape (R, C_in, m) -> (R, C_out, m * stride)."""
+        rows, _, frames = x.shape
+        s = self.stride
+        if frames == 0:
+            return _empty(x, self.out_channels)
+        pieces = torch.matmul(self.matrix, x).view(rows, self.out_channels, 2 * s, frames)
+        first, second = pieces[:, :, :s], pieces[:, :, s:]
+        # Frame t's output: its first half + frame t-1's second half (the state for t = 0).
+        previous = torch.cat((state.overlap, second[..., :-1]), dim=-1) if frames > 1 else state.overlap
+        state.overlap = second[..., -1:]
+        out = first + previous
+        if self.bias is not None:
+            out.add_(self.bias)
+        return out.transpose(2, 3).reshape(rows, self.out_channels, frames * s)
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualStep:
+    """``x + layers(x)``: every inner layer keeps the length (stride 1, causal)."""
+
+    layers: tuple
+
+    def new_state(self, rows: int) -> ResidualState:
+        return ResidualState([layer.new_state(rows) for layer in self.layers])
+
+    def step(self, x: torch.Tensor, state: ResidualState) -> torch.Tensor:
+        if x.shape[-1] == 0:
+            return x
+        y = x
+        for layer, layer_state in zip(self.layers, state.layers):
+            y = layer.step(y, layer_state)
+        return x + y
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceStep:
+    """Layers run one after the other; the state is the list of their states."""
+
+    layers: tuple
+
+    def new_state(self, rows: int) -> list[object]:
+        return [layer.new_state(rows) for layer in self.layers]
+
+    def step(self, x: torch.Tensor, state: list[object]) -> torch.Tensor:
+        for layer, layer_state in zip(self.layers, state):
+            x = layer.step(x, layer_state)
+        return x
