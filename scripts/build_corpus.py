@@ -69,7 +69,7 @@ class TestIndex:
 
 
 def process_file(source, pkg, path: str, rates: list[int], args, test: TestIndex, seen: set[str],
-                 counts: dict, excluded: list[str]) -> list[dict]:
+                 counts: dict, excluded: list[str], unreadable: list[str]) -> list[dict]:
     """Decode one training file and write it at every rate; returns its manifest rows ([] if skipped)."""
     if (source.package, path) in test.paths:
         excluded.append(f"{source.package}:{path} (path in test set)")
@@ -84,8 +84,9 @@ def process_file(source, pkg, path: str, rates: list[int], args, test: TestIndex
         return []
     try:
         dec = decode(local)
-    except Exception:  # noqa: BLE001 - any unreadable file is skipped and counted
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and counted
         counts["unreadable"] += 1
+        unreadable.append(f"{source.package}:{path} ({str(exc)[:120]})")
         return []
     if dec.audio_sha256 in test.audio:
         excluded.append(f"{source.package}:{path} (decoded audio in test set)")
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(s, p) for s in train if s.id in files for p in files[s.id]]
     counts = {"duplicate": 0, "unreadable": 0, "too_short": 0, "resumed": 0}
     excluded: list[str] = []
+    unreadable: list[str] = []
     test = TestIndex(test_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -185,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 counts["resumed"] += 1
                 rows += done[(source.id, path)]
                 continue
-            new = process_file(source, unpacked[source.package], path, rates, args, test, seen, counts, excluded)
+            new = process_file(source, unpacked[source.package], path, rates, args, test, seen, counts, excluded,
+                               unreadable)
             for r in new:
                 log.write(json.dumps(r, sort_keys=True) + "\n")
             log.flush()
@@ -195,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     copy_licences(unpacked, args.out)
     write_jsonl_atomic(args.out / "manifest.jsonl", rows)
     summary = {"rates": summarise(rows), "skipped": counts, "excluded_test_overlap": excluded,
+               "unreadable": unreadable,
                "failed_packages": failures, "seconds": round(time.time() - t0, 1)}
     write_json_atomic(args.out / "summary.json", summary)
     for rate, per_domain in summary["rates"].items():
@@ -204,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if excluded:
         print(f"WARNING: {len(excluded)} training files were left out because the test set holds them:\n  "
               + "\n  ".join(excluded[:20]))
+    if unreadable:
+        print("unreadable files:\n  " + "\n  ".join(unreadable))
     print(f"skipped: {counts}; failed packages: {failures or 'none'}; {summary['seconds']} s")
     return 0
 

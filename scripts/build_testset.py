@@ -115,8 +115,9 @@ def scan_source(source, pkg, paths: Iterable[str], excerpt_n: int, seen: set[str
     for path in paths:
         try:
             audio, dec, orig = load_part(pkg, path)
-        except Exception:  # noqa: BLE001 - any unreadable file is skipped and counted
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and counted
             counts["unreadable"] += 1
+            counts.setdefault("unreadable_files", []).append(f"{source.package}:{path} ({str(exc)[:120]})")
             continue
         if orig in seen or dec.audio_sha256 in seen:
             counts["duplicate"] += 1

@@ -64,7 +64,7 @@ def _mutated(**changes) -> str:
         ({"original_length": -1}, "original_length"),
         ({"model_name": ""}, "model_name"),
         ({"code_layout": "tkc"}, "code_layout"),
-        ({"format_version": 2}, "unsupported .rvq format version 2"),
+        ({"format_version": 3}, "unsupported .rvq format version 3"),
         ({"loudness": {"gain_db": 1.0}}, "loudness"),
         ({"loudness": {"input_lufs": -20.0, "gain_db": "loud"}}, "gain_db"),
     ],

@@ -37,7 +37,7 @@ def test_silence_and_normalization(piano):
 
 
 def test_phase_rotation(piano):
-    audio, rate = piano
+    audio, _ = piano
     x = audio[: 4096].astype(np.float64)
     assert np.allclose(rotate_phase(x, 0.0), x, atol=1e-12)
     assert np.allclose(rotate_phase(x, np.pi), -x, atol=1e-12)

@@ -8,10 +8,9 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).parents[2]))  # the repository root
 
-from tests.train.helpers import tiny_train_config  # noqa: E402
-
-from rvqgan.train import Trainer  # noqa: E402
-from rvqgan.train.distributed import shutdown  # noqa: E402
+from rvqgan.train import Trainer
+from rvqgan.train.distributed import shutdown
+from tests.train.helpers import tiny_train_config
 
 
 def main() -> None:

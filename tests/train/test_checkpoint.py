@@ -11,7 +11,6 @@ import rvqgan.train.state as state_module
 from rvqgan.errors import CheckpointError
 from rvqgan.train import Trainer
 from rvqgan.train.state import CheckpointStore, optimizer_join, optimizer_split
-
 from tests.train.helpers import tiny_train_config
 
 

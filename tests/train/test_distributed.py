@@ -11,7 +11,6 @@ import torch
 from safetensors.torch import load_file
 
 from rvqgan.train import Trainer
-
 from tests.train.helpers import tiny_train_config
 
 # Quantizer dropout draws per rank, so it is off here. Adam moves a parameter by ~lr
@@ -29,7 +28,7 @@ def test_two_processes_match_one(piano_cache, tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                str(Path(__file__).parent / "ddp_worker.py"), str(piano_cache), str(tmp_path / "ddp"), str(out),
                *OVERRIDES]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     rank0, rank1 = load_file(str(out / "rank0.safetensors")), load_file(str(out / "rank1.safetensors"))
     for key in rank0:

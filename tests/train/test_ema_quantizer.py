@@ -24,7 +24,7 @@ def test_kmeans_init_finds_the_clusters_and_codebook_is_not_trained():
         vq.in_proj.bias.zero_()
     vq.train()
     z = points.t()[None]  # (1, 4, N)
-    _, codes, _, commitment, codebook_loss = vq(z)
+    _, _, _, commitment, codebook_loss = vq(z)
     assert bool(vq.initialized) and torch.all(codebook_loss == 0)
     # Every true cluster centre has a code close to it.
     distance = torch.cdist(means, vq.codebook.weight).min(dim=1).values

@@ -11,7 +11,6 @@ from rvqgan.checkpoint import load_model_file, read_checkpoint_info
 from rvqgan.cli import export as export_cli
 from rvqgan.errors import CheckpointError, ConfigError
 from rvqgan.train import Trainer, export_run
-
 from tests.train.helpers import tiny_train_config
 
 

@@ -9,7 +9,6 @@ import torch
 from rvqgan.data import AudioCache, SourceFile, prepare_cache
 from rvqgan.losses import MelLoss
 from rvqgan.train import Trainer
-
 from tests.train.helpers import PIANO, tiny_train_config
 
 

@@ -10,14 +10,13 @@ import pytest
 
 from rvqgan.train import Trainer
 from rvqgan.train.state import CheckpointStore
-
 from tests.train.helpers import tiny_train_config, weights
 
 
 def _assert_same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    for key in a:
-        assert np.array_equal(a[key], b[key]), key
+    for key, value in a.items():
+        assert np.array_equal(value, b[key]), key
 
 
 def test_resume_is_bit_exact(piano_cache, tmp_path):

@@ -7,7 +7,6 @@ import math
 import torch
 
 from rvqgan.train import Trainer
-
 from tests.train.helpers import tiny_train_config
 
 

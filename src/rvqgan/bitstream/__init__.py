@@ -7,22 +7,48 @@ code order. Typical use::
     with RvqWriter("out.rvq", header) as writer:
         writer.write_chunk(codes)            # [channels, n_codebooks, frames]
     header, codes, end = read_rvq("out.rvq")
+
+Entropy-coded chunks (format version 2) need a chunk coder / decoder from
+``rvqgan.entropy``; :func:`salvage_rvq` recovers the intact chunks of a damaged file.
 """
 
 from rvqgan.bitstream.header import (
     CODE_LAYOUT,
     DEFAULT_CHUNK_SECONDS,
+    EntropyInfo,
     LoudnessInfo,
     RvqHeader,
     default_chunk_frames,
 )
-from rvqgan.bitstream.layout import CHUNK_OVERHEAD, END_SIZE, FORMAT_VERSION, MAGIC, RvqEnd
+from rvqgan.bitstream.layout import (
+    CHUNK_OVERHEAD,
+    CHUNK_OVERHEAD_V1,
+    END_SIZE,
+    FORMAT_VERSION,
+    KIND_LM,
+    KIND_RAW,
+    KIND_STATIC,
+    MAGIC,
+    READ_VERSIONS,
+    RvqEnd,
+)
 from rvqgan.bitstream.packing import pack_codes, packed_size, unpack_codes
-from rvqgan.bitstream.reader import RvqReader, read_rvq
+from rvqgan.bitstream.reader import ChunkRecord, RvqReader, read_rvq
+from rvqgan.bitstream.salvage import LostSpan, Salvage, salvage_rvq
 from rvqgan.bitstream.writer import RvqWriter
 
 __all__ = [
     "CHUNK_OVERHEAD",
+    "CHUNK_OVERHEAD_V1",
+    "KIND_LM",
+    "KIND_RAW",
+    "KIND_STATIC",
+    "READ_VERSIONS",
+    "ChunkRecord",
+    "EntropyInfo",
+    "LostSpan",
+    "Salvage",
+    "salvage_rvq",
     "CODE_LAYOUT",
     "DEFAULT_CHUNK_SECONDS",
     "END_SIZE",

@@ -74,11 +74,6 @@ class ChunkRecord:
     n_frames: int
     payload: bytes
 
-    @property
-    def size(self) -> int:
-        """Bytes of the whole record (head, payload, CRC)."""
-        return len(self.payload) + CRC.size + (CHUNK_HEAD.size if self.kind else CHUNK_HEAD_V1.size)
-
 
 def raw_codes(header: RvqHeader, payload: bytes, n_frames: int, where: str) -> np.ndarray:
     """Unpack a raw chunk payload to int64 ``[channels, n_codebooks, n_frames]``."""
@@ -271,9 +266,9 @@ class RvqReader:
             (_, n_frames, payload_len), start_frame = CHUNK_HEAD_V1.unpack(head), expected_start
         # Checked before reading the payload, so a damaged length cannot make us allocate
         # or wait for more than one chunk.
+        # (start_frame is covered by the CRC; chunks dropped, repeated or reordered whole
+        # are caught by the end record, and salvage.py uses start_frame to place chunks.)
         problem = chunk_head_problem(self.header, kind, n_frames, payload_len)
-        if problem is None and start_frame != expected_start:
-            problem = f"it says it starts at frame {start_frame}, but {expected_start} frames came before it"
         if problem is not None:
             raise BitstreamError(f"chunk {index} at byte {start} is corrupt ({problem})")
         payload = self._read_exact(payload_len, where)

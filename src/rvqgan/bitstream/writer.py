@@ -7,6 +7,11 @@ pipe reader can start decoding before the encoder finishes.
 A path target is written under a temporary name in the same folder and renamed into
 place only by a successful :meth:`RvqWriter.close`: an interrupted encode never leaves
 a half-written file under the final name (an existing file is never damaged either).
+
+Entropy coding: with a ``chunk_coder`` (from ``rvqgan.entropy``; any object with a
+``kind`` and ``encode(codes) -> bytes``), each chunk is coded and stored coded only if
+that makes it smaller than the raw payload, so a coded file is never larger than a
+plain one by more than its header.
 """
 
 from __future__ import annotations
@@ -16,12 +21,21 @@ import os
 import secrets
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Self
+from typing import Any, BinaryIO, Protocol, Self
 
 import numpy as np
 
 from rvqgan.bitstream.header import RvqHeader
-from rvqgan.bitstream.layout import RvqEnd, crc32, encode_chunk, encode_end, encode_preamble
+from rvqgan.bitstream.layout import (
+    CODED_KINDS,
+    KIND_RAW,
+    MAX_START_FRAME,
+    RvqEnd,
+    crc32,
+    encode_chunk,
+    encode_end,
+    encode_preamble,
+)
 from rvqgan.bitstream.packing import pack_codes
 from rvqgan.errors import BitstreamError, InputError
 
@@ -60,6 +74,17 @@ def _move_into_place(temp: Path, path: Path, overwrite: bool) -> None:
     os.unlink(temp)
 
 
+def _check_coder(header: RvqHeader, coder: ChunkCoder | None) -> None:
+    coding = CODED_KINDS.get(getattr(coder, "kind", None)) if coder is not None else None
+    if coder is not None and coding is None:
+        raise InputError(f"chunk_coder.kind must be one of {sorted(CODED_KINDS)}, got {getattr(coder, 'kind', None)!r}")
+    wanted = header.entropy.coding if header.entropy is not None else None
+    if coding != wanted:
+        raise InputError(
+            f"the header's entropy coding ({wanted}) and the chunk coder's ({coding}) differ; give both or neither"
+        )
+
+
 def as_codes_array(codes: Any, header: RvqHeader) -> np.ndarray:
     """Check codes against ``header`` and return them as an int64 numpy array.
 
@@ -88,6 +113,16 @@ def as_codes_array(codes: Any, header: RvqHeader) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
+class ChunkCoder(Protocol):
+    """Entropy-codes the codes of one chunk."""
+
+    kind: int  # layout.KIND_STATIC or KIND_LM
+
+    def encode(self, codes: np.ndarray) -> bytes:
+        """Payload for int64 codes ``[channels, n_codebooks, n]``."""
+        ...
+
+
 class RvqWriter:
     """Write an ``.rvq`` file chunk by chunk.
 
@@ -106,12 +141,29 @@ class RvqWriter:
             e.g. ``sys.stdout.buffer``; it is flushed, not closed, by :meth:`close`).
         header: the file header; its ``chunk_frames`` sets the chunk length.
         overwrite: replace an existing file at a path ``target``.
+        chunk_coder: entropy coder of the chunks; needs ``header.entropy`` of the same
+            coding (and no coder needs ``header.entropy`` to be ``None``).
+
+    Attributes:
+        kind_counts: chunks written so far per kind (``layout.KIND_RAW`` ...).
+        payload_bytes: payload bytes written so far (what the codes cost).
     """
 
-    def __init__(self, target: str | os.PathLike[str] | BinaryIO, header: RvqHeader, *, overwrite: bool = False):
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | BinaryIO,
+        header: RvqHeader,
+        *,
+        overwrite: bool = False,
+        chunk_coder: ChunkCoder | None = None,
+    ):
         if not isinstance(header, RvqHeader):
             raise InputError(f"header must be an RvqHeader, got {type(header).__name__}")
+        _check_coder(header, chunk_coder)
         self.header = header
+        self.chunk_coder = chunk_coder
+        self.kind_counts: dict[int, int] = {}
+        self.payload_bytes = 0
         self._path: Path | None = None
         self._temp: Path | None = None
         if isinstance(target, (str, os.PathLike)):
@@ -137,7 +189,7 @@ class RvqWriter:
         self._payload_crc = 0
         self.bytes_written = 0
         try:
-            self._emit(encode_preamble(header.to_json().encode("utf-8")))
+            self._emit(encode_preamble(header.to_json().encode("utf-8"), header.format_version))
         except BaseException:
             self.abort()
             raise
@@ -168,8 +220,17 @@ class RvqWriter:
             raise BitstreamError(f"the writer is {self._state}; no more codes can be written")
 
     def _emit_chunk(self, codes: np.ndarray) -> None:
-        payload = pack_codes(codes, self.header.bits_per_code)
-        self._emit(encode_chunk(codes.shape[2], payload))
+        kind, payload = KIND_RAW, pack_codes(codes, self.header.bits_per_code)
+        if self.chunk_coder is not None:
+            coded = self.chunk_coder.encode(codes)
+            if len(coded) < len(payload):
+                kind, payload = self.chunk_coder.kind, coded
+        if self._total_frames > MAX_START_FRAME:
+            raise BitstreamError(f"more than {MAX_START_FRAME} frames: split the stream into several files")
+        version = self.header.format_version
+        self._emit(encode_chunk(codes.shape[2], payload, kind=kind, start_frame=self._total_frames, version=version))
+        self.kind_counts[kind] = self.kind_counts.get(kind, 0) + 1
+        self.payload_bytes += len(payload)
         self._payload_crc = crc32(payload, self._payload_crc)
         self._total_frames += codes.shape[2]
         self._n_chunks += 1

@@ -27,9 +27,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch  # noqa: PLC0415
+    import torch
 
-    from rvqgan.train.export import export_run  # noqa: PLC0415
+    from rvqgan.train.export import export_run
 
     content_hash = export_run(args.run_dir, args.output, ema=args.ema, dtype=getattr(torch, args.dtype),
                               name=args.name, overwrite=args.overwrite)

@@ -32,8 +32,8 @@ def register(subparsers: Any) -> None:
 
 def parse_source(text: str):
     """``folder[:domain[:fullband]]`` -> SourceConfig; a ``.jsonl`` path is a manifest."""
-    from rvqgan.data import SourceConfig  # noqa: PLC0415
-    from rvqgan.errors import ConfigError  # noqa: PLC0415
+    from rvqgan.data import SourceConfig
+    from rvqgan.errors import ConfigError
 
     path, _, rest = text.partition(":")
     domain, _, flag = rest.partition(":")
@@ -43,7 +43,7 @@ def parse_source(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rvqgan.data import list_sources, prepare_cache  # noqa: PLC0415
+    from rvqgan.data import list_sources, prepare_cache
 
     files = list_sources([parse_source(s) for s in args.sources])
     print(f"preparing {len(files)} files into {args.output} at {args.sample_rate} Hz", file=sys.stderr)

@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `rvqgan --help` and the inference commands stay light.
-    from rvqgan.train import load_config, train  # noqa: PLC0415
-    from rvqgan.train.distributed import shutdown  # noqa: PLC0415
+    from rvqgan.train import load_config, train
+    from rvqgan.train.distributed import shutdown
 
     config = load_config(args.config, args.overrides)
     try:

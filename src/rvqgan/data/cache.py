@@ -59,8 +59,8 @@ def decode_file(path: str, sample_rate: int) -> np.ndarray:
     Raises:
         AudioError: the file cannot be decoded, holds no samples, or NaN/Inf.
     """
-    import soundfile  # noqa: PLC0415 - audio libraries are needed only to prepare a cache
-    import soxr  # noqa: PLC0415
+    import soundfile
+    import soxr
 
     try:
         audio, rate = soundfile.read(path, dtype="float32", always_2d=True)

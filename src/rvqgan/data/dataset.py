@@ -10,6 +10,7 @@ of ``W`` take slots ``r, r + W, ...`` of the same global batch.
 from __future__ import annotations
 
 import math
+import signal
 from collections.abc import Iterator
 
 import numpy as np
@@ -115,6 +116,13 @@ class StepBatchSampler(Sampler):
             yield [(step, slot) for slot in self.slots]
 
 
+def _worker_init(worker_id: int) -> None:
+    """Workers leave Ctrl-C and SIGTERM to the training process, which stops cleanly
+    after the current step (a terminal sends SIGINT to the whole process group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def make_loader(
     dataset: ExcerptDataset,
     start: int,
@@ -132,6 +140,7 @@ def make_loader(
         num_workers=workers,
         prefetch_factor=dataset.config.prefetch_factor if workers else None,
         pin_memory=pin_memory,
+        worker_init_fn=_worker_init if workers else None,
     )
 
 

@@ -42,7 +42,7 @@ def open_caches(config: DataConfig, sample_rate: int) -> tuple[AudioCache, Audio
         overlap = {f.path for f in train.files} & {f.path for f in valid.files}
         if overlap:
             raise ConfigError(f"{len(overlap)} file(s) are in both the training and validation caches, "
-                              f"e.g. {sorted(overlap)[0]}")
+                              f"e.g. {min(overlap)}")
     else:
         held = holdout_paths(full.files, config.valid_files_per_domain)
         train = AudioCache(config.cache, exclude=held)

@@ -87,7 +87,7 @@ def loudness(audio: np.ndarray, sample_rate: int) -> float:
     if audio.size == 0:
         return SILENCE_LUFS
     weighted = k_weight(audio, sample_rate)
-    block = int(round(0.4 * sample_rate))
+    block = round(0.4 * sample_rate)
     if weighted.shape[-1] < block:
         # Fallback for short excerpts: one block, absolute gate only.
         power = float(np.mean(weighted**2))

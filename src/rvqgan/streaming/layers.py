@@ -16,10 +16,16 @@ Time geometry (causal layout, all padding on the left)::
                      |-- s: emitted now --|-- k - s: kept, added to frame t+1's --|
 
 so a stream gives exactly the offline output, one sample or frame at a time.
+
+Layout. Inside a stream, signals are time-major, (R, T, C) (R = rows of the batch):
+appending along time is then contiguous, a convolution's windows are rows of one
+matrix (im2col) and every convolution is one ``F.linear``, whose CPU kernels stay fast
+for the few time steps of a frame (``conv1d`` and channel-major products do not).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -30,16 +36,16 @@ from rvqgan.streaming.state import ConvState, ResidualState, TransposedConvState
 
 
 def _empty(x: torch.Tensor, channels: int) -> torch.Tensor:
-    return x.new_zeros(x.shape[0], channels, 0)
+    return x.new_zeros(x.shape[0], 0, channels)
 
 
 @dataclass(frozen=True, eq=False)
 class SnakeStep:
-    """Snake, pointwise: ``x + 1/(alpha + eps) * sin^2(alpha x)`` (the offline operation order).
+    """Snake, pointwise: ``x + 1/(alpha + eps) * sin^2(alpha x)``, in four operations.
 
     Attributes:
-        alpha (Tensor): shape (1, C, 1).
-        inverse (Tensor): ``1 / (alpha + eps)``, shape (1, C, 1).
+        alpha (Tensor): shape (C,).
+        inverse (Tensor): ``1 / (alpha + eps)``, shape (C,).
     """
 
     alpha: torch.Tensor
@@ -47,7 +53,8 @@ class SnakeStep:
 
     @classmethod
     def from_alpha(cls, alpha: torch.Tensor) -> SnakeStep:
-        alpha = alpha.detach()
+        """alpha (Tensor): the module's parameter, shape (1, C, 1)."""
+        alpha = alpha.detach().reshape(-1)
         return cls(alpha, (alpha + SNAKE_EPS).reciprocal())
 
     def new_state(self, rows: int) -> None:
@@ -55,29 +62,28 @@ class SnakeStep:
 
     def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
         y = torch.sin(self.alpha * x)
-        y.pow_(2).mul_(self.inverse)
-        return y.add_(x)
+        return torch.addcmul(x, y.square_(), self.inverse)
 
 
 @dataclass(frozen=True, eq=False)
 class PointwiseStep:
-    """Any other pointwise function of time (LeakyReLU, tanh): no state."""
+    """Any other pointwise function (LeakyReLU, tanh): no state."""
 
-    fn: object
+    fn: Callable[[torch.Tensor], torch.Tensor]
 
     def new_state(self, rows: int) -> None:
         return None
 
     def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
-        return self.fn(x)  # type: ignore[operator]
+        return self.fn(x)
 
 
-def _columns(x: torch.Tensor, taps: int, dilation: int, stride: int, windows: int) -> torch.Tensor:
-    """im2col: x (R, C, L) -> (R, C * taps, windows), column j holding window j's inputs."""
-    rows, channels, length = x.shape
+def _windows(x: torch.Tensor, taps: int, dilation: int, stride: int, count: int) -> torch.Tensor:
+    """im2col, time-major: x (R, L, C) -> (R, count, taps * C), row j holding window j's inputs."""
+    rows, length, channels = x.shape
     x = x.contiguous()
-    view = x.as_strided((rows, channels, taps, windows), (channels * length, length, dilation, stride))
-    return view.reshape(rows, channels * taps, windows)
+    view = x.as_strided((rows, count, taps, channels), (length * channels, stride * channels, dilation * channels, 1))
+    return view.reshape(rows, count, taps * channels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,8 +95,8 @@ class ConvStep:
     are tuned for long signals (dilated ones fall back to a slow loop).
 
     Attributes:
-        matrix (Tensor): the weight as (C_out, C_in * k).
-        bias (Tensor | None): shape (C_out, 1).
+        matrix (Tensor): the weight (C_out, C_in, k) as (C_out, k * C_in), tap-major.
+        bias (Tensor | None): shape (C_out,).
         taps: kernel size k.
         stride, dilation: as ``Conv1d``.
         left: zeros padded before the stream (the offline layer's left padding).
@@ -108,8 +114,8 @@ class ConvStep:
         cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, dilation: int, left: int
     ) -> ConvStep:
         """weight (C_out, C_in, k), bias (C_out,)."""
-        matrix = weight.reshape(weight.shape[0], -1).contiguous()
-        return cls(matrix, None if bias is None else bias[:, None], weight.shape[-1], stride, dilation, left)
+        matrix = weight.permute(0, 2, 1).reshape(weight.shape[0], -1).contiguous()
+        return cls(matrix, bias, weight.shape[-1], stride, dilation, left)
 
     @property
     def span(self) -> int:
@@ -124,36 +130,32 @@ class ConvStep:
         if self.pointwise:
             return None
         channels = self.matrix.shape[1] // self.taps
-        return ConvState(self.matrix.new_zeros(rows, channels, self.left))
-
-    def _apply(self, columns: torch.Tensor) -> torch.Tensor:
-        y = torch.matmul(self.matrix, columns)
-        return y.add_(self.bias) if self.bias is not None else y
+        return ConvState(self.matrix.new_zeros(rows, self.left, channels))
 
     def step(self, x: torch.Tensor, state: ConvState | None) -> torch.Tensor:
-        """x (Tensor): shape (R, C_in, n), n >= 0 -> (R, C_out, complete windows)."""
+        """x (Tensor): shape (R, n, C_in), n >= 0 -> (R, complete windows, C_out)."""
         if state is None:
-            return self._apply(x) if x.shape[-1] else _empty(x, self.matrix.shape[0])
-        joined = torch.cat((state.buffer, x), dim=-1) if state.buffer.shape[-1] else x
+            return F.linear(x, self.matrix, self.bias) if x.shape[1] else _empty(x, self.matrix.shape[0])
+        joined = torch.cat((state.buffer, x), dim=1) if state.buffer.shape[1] else x
         span, stride = self.span, self.stride
-        windows = (joined.shape[-1] - span) // stride + 1 if joined.shape[-1] >= span else 0
-        state.buffer = joined[..., windows * stride :]
-        if windows == 0:
+        count = (joined.shape[1] - span) // stride + 1 if joined.shape[1] >= span else 0
+        state.buffer = joined[:, count * stride :]
+        if count == 0:
             return _empty(x, self.matrix.shape[0])
-        return self._apply(_columns(joined, self.taps, self.dilation, stride, windows))
+        return F.linear(_windows(joined, self.taps, self.dilation, stride, count), self.matrix, self.bias)
 
 
 @dataclass(frozen=True, eq=False)
 class TransposedConvStep:
     """A transposed convolution of kernel ``2 s``, stride ``s``, whose second half overlaps the next frame.
 
-    One matrix product gives every frame's ``2 s`` samples; the first half of frame
-    ``t`` plus the second half of frame ``t - 1`` (the state, for the first frame of a
-    call) are the ``s`` output samples of frame ``t``.
+    One matrix product gives every input frame's ``2 s`` output samples; the first
+    half of frame ``t`` plus the second half of frame ``t - 1`` (the state, for the
+    first frame of a call) are the ``s`` output samples of frame ``t``.
 
     Attributes:
-        matrix (Tensor): the weight (C_in, C_out, 2s) as (C_out * 2s, C_in).
-        bias (Tensor | None): shape (C_out, 1, 1).
+        matrix (Tensor): the weight (C_in, C_out, 2s) as (2s * C_out, C_in).
+        bias (Tensor | None): shape (C_out,).
         stride: the upsampling factor s.
     """
 
@@ -164,31 +166,31 @@ class TransposedConvStep:
     @classmethod
     def from_weight(cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int) -> TransposedConvStep:
         """weight (C_in, C_out, 2 * stride), bias (C_out,)."""
-        matrix = weight.permute(1, 2, 0).reshape(-1, weight.shape[0]).contiguous()
-        return cls(matrix, None if bias is None else bias[:, None, None], stride)
+        matrix = weight.permute(2, 1, 0).reshape(-1, weight.shape[0]).contiguous()
+        return cls(matrix, bias, stride)
 
     @property
     def out_channels(self) -> int:
         return self.matrix.shape[0] // (2 * self.stride)
 
     def new_state(self, rows: int) -> TransposedConvState:
-        return TransposedConvState(self.matrix.new_zeros(rows, self.out_channels, self.stride, 1))
+        return TransposedConvState(self.matrix.new_zeros(rows, 1, self.stride, self.out_channels))
 
     def step(self, x: torch.Tensor, state: TransposedConvState) -> torch.Tensor:
-        """x (Tensor): shape (R, C_in, m) -> (R, C_out, m * stride)."""
-        rows, _, frames = x.shape
-        s = self.stride
+        """x (Tensor): shape (R, m, C_in) -> (R, m * stride, C_out)."""
+        rows, frames, _ = x.shape
         if frames == 0:
             return _empty(x, self.out_channels)
-        pieces = torch.matmul(self.matrix, x).view(rows, self.out_channels, 2 * s, frames)
-        first, second = pieces[:, :, :s], pieces[:, :, s:]
-        # Frame t's output: its first half + frame t-1's second half (the state for t = 0).
-        previous = torch.cat((state.overlap, second[..., :-1]), dim=-1) if frames > 1 else state.overlap
-        state.overlap = second[..., -1:]
+        s, channels = self.stride, self.out_channels
+        pieces = F.linear(x, self.matrix).view(rows, frames, 2, s, channels)
+        first, second = pieces[:, :, 0], pieces[:, :, 1]
+        # Frame t's output: its first half + frame t-1's second half (the state, for t = 0).
+        previous = torch.cat((state.overlap, second[:, :-1]), dim=1) if frames > 1 else state.overlap
+        state.overlap = second[:, -1:]
         out = first + previous
         if self.bias is not None:
             out.add_(self.bias)
-        return out.transpose(2, 3).reshape(rows, self.out_channels, frames * s)
+        return out.view(rows, frames * s, channels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +203,7 @@ class ResidualStep:
         return ResidualState([layer.new_state(rows) for layer in self.layers])
 
     def step(self, x: torch.Tensor, state: ResidualState) -> torch.Tensor:
-        if x.shape[-1] == 0:
+        if x.shape[1] == 0:
             return x
         y = x
         for layer, layer_state in zip(self.layers, state.layers):

@@ -81,7 +81,7 @@ def residual_step(unit: ResidualUnit, name: str) -> ResidualStep:
 
 
 def encoder_steps(encoder: Encoder) -> SequenceStep:
-    """Audio (R, 1, n) -> latent frames (R, D, frames completed), in the module order."""
+    """Audio (R, n, 1) -> latent frames (R, frames completed, D), in the module order."""
     steps: list[object] = [conv_step(encoder.conv_in, "encoder.conv_in")]
     for i, block in enumerate(encoder.blocks):
         name = f"encoder.blocks.{i}"
@@ -92,7 +92,7 @@ def encoder_steps(encoder: Encoder) -> SequenceStep:
 
 
 def decoder_steps(decoder: Decoder) -> SequenceStep:
-    """Quantized latent (R, D, m) -> audio (R, 1, m * hop), in the module order."""
+    """Quantized latent (R, m, D) -> audio (R, m * hop, 1), in the module order."""
     steps: list[object] = [conv_step(decoder.conv_in, "decoder.conv_in")]
     for i, block in enumerate(decoder.blocks):
         name = f"decoder.blocks.{i}"
@@ -105,70 +105,79 @@ def decoder_steps(decoder: Decoder) -> SequenceStep:
 
 @dataclass(frozen=True, eq=False)
 class CodebookStep:
-    """One codebook's projections and table, precomputed.
+    """One codebook, precomputed for frame-rate use; time-major like the layers.
 
     Attributes:
-        in_weight, in_bias: the 1x1 projection down to ``codebook_dim``.
-        out_weight, out_bias: the 1x1 projection back up.
-        table (Tensor): codebook, shape (codebook_size, codebook_dim).
-        normed (Tensor | None): the L2-normalized table for the cosine look-up, or
-            ``None`` when the codebook has its own look-up (the EMA variant).
-        module: the codebook module, whose ``lookup`` is used when ``normed`` is None.
+        in_weight, in_bias: the 1x1 projection down to ``codebook_dim``, as (d, D), (d,).
+        normed (Tensor | None): the L2-normalized codebook (size, d) for the cosine
+            look-up, or ``None`` when the codebook has its own look-up rule (the EMA
+            variant, whose ``lookup`` is then called).
+        outputs (Tensor): every code's contribution to the latent, ``out_proj(code)``,
+            shape (size, D): a look-up replaces the embedding and the projection.
+        module: the codebook module.
     """
 
     in_weight: torch.Tensor
     in_bias: torch.Tensor | None
-    out_weight: torch.Tensor
-    out_bias: torch.Tensor | None
-    table: torch.Tensor
     normed: torch.Tensor | None
+    outputs: torch.Tensor
     module: VectorQuantizer
 
     @classmethod
     def of(cls, q: VectorQuantizer) -> CodebookStep:
-        table = q.codebook.weight.detach()
-        # Only the paper's quantizer is known to look up by cosine; a subclass keeps its own rule.
-        normed = F.normalize(table, dim=-1) if type(q) is VectorQuantizer else None
-        bias = [None if m.bias is None else m.bias.detach() for m in (q.in_proj, q.out_proj)]
-        return cls(_weight(q.in_proj), bias[0], _weight(q.out_proj), bias[1], table, normed, q)
+        with torch.no_grad():
+            table = q.codebook.weight.detach()
+            # Only the paper's quantizer is known to look up by cosine; a subclass keeps its own rule.
+            normed = F.normalize(table, dim=-1) if type(q) is VectorQuantizer else None
+            out_bias = None if q.out_proj.bias is None else q.out_proj.bias.detach()
+            outputs = F.linear(table, _weight(q.out_proj)[..., 0], out_bias)
+        in_bias = None if q.in_proj.bias is None else q.in_proj.bias.detach()
+        return cls(_weight(q.in_proj)[..., 0], in_bias, normed, outputs.contiguous(), q)
 
     def lookup(self, z_e: torch.Tensor) -> torch.Tensor:
-        """z_e (R, d, m) -> codes (R, m); the same operations as ``VectorQuantizer.lookup``."""
-        if self.normed is None:
-            return self.module.lookup(z_e)
-        return (F.normalize(z_e.transpose(1, 2), dim=-1) @ self.normed.t()).argmax(dim=-1)
+        """z_e (R, m, d) -> codes (R, m): the code of highest cosine similarity.
 
-    def embed_out(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes (R, m) -> this codebook's part of the latent, (R, D, m)."""
-        return F.conv1d(F.embedding(codes, self.table).transpose(1, 2), self.out_weight, self.out_bias)
+        Normalizing ``z_e`` scales each frame's scores by one positive number, which
+        leaves the argmax unchanged, so only the codebook side is normalized.
+        """
+        if self.normed is None:
+            return self.module.lookup(z_e.transpose(1, 2))
+        return torch.matmul(z_e, self.normed.t()).argmax(dim=-1)
 
 
 @dataclass(frozen=True, eq=False)
 class QuantizerStep:
-    """The residual quantizer, frame-local (it has no state): what ``ResidualVectorQuantizer`` does."""
+    """The residual quantizer at frame rate (it has no state): ``ResidualVectorQuantizer`` in fewer operations.
+
+    Attributes:
+        codebooks: one :class:`CodebookStep` per codebook.
+        outputs (Tensor): all codebooks' ``outputs`` stacked, (K * size, D), for decoding
+            every codebook in one look-up (code ``c`` of codebook ``i`` is row ``i * size + c``).
+        offsets (Tensor): ``i * size`` for each codebook, shape (K, 1).
+    """
 
     codebooks: tuple[CodebookStep, ...]
+    outputs: torch.Tensor
+    offsets: torch.Tensor
 
     @classmethod
     def of(cls, rvq: ResidualVectorQuantizer) -> QuantizerStep:
-        return cls(tuple(CodebookStep.of(q) for q in rvq.quantizers))
+        books = tuple(CodebookStep.of(q) for q in rvq.quantizers)
+        size = books[0].outputs.shape[0]
+        offsets = torch.arange(len(books), device=books[0].outputs.device)[:, None] * size
+        return cls(books, torch.cat([b.outputs for b in books]), offsets)
 
     def encode(self, z: torch.Tensor, n: int) -> torch.Tensor:
-        """Latent (R, D, m) -> codes (R, n, m), int64, as ``ResidualVectorQuantizer.encode``."""
+        """Latent (R, m, D) -> codes (R, n, m), int64, as ``ResidualVectorQuantizer.encode``."""
         residual, codes = z, []
         for i, book in enumerate(self.codebooks[:n]):
-            z_e = F.conv1d(residual, book.in_weight, book.in_bias)
-            codes_i = book.lookup(z_e)
+            codes_i = book.lookup(F.linear(residual, book.in_weight, book.in_bias))
             codes.append(codes_i)
             if i + 1 < n:
-                z_q = F.embedding(codes_i, book.table).transpose(1, 2)
-                # z_e + (z_q - z_e), not z_q: the offline path's straight-through value, bit for bit.
-                residual = residual - F.conv1d(z_e + (z_q - z_e), book.out_weight, book.out_bias)
+                residual = residual - F.embedding(codes_i, book.outputs)
         return torch.stack(codes, dim=1)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (R, K', m) -> quantized latent (R, D, m), as ``ResidualVectorQuantizer.decode``."""
-        z_q = self.codebooks[0].embed_out(codes[:, 0])
-        for i in range(1, codes.shape[1]):
-            z_q = z_q + self.codebooks[i].embed_out(codes[:, i])
-        return z_q
+        """Codes (R, K', m) -> quantized latent (R, m, D): the sum of each codebook's output."""
+        rows = codes + self.offsets[: codes.shape[1]]
+        return F.embedding(rows, self.outputs).sum(dim=1)

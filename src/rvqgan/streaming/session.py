@@ -152,7 +152,7 @@ class StreamingSession:
 
     # -- checks -------------------------------------------------------------------------
     def _audio(self, chunk: object) -> torch.Tensor:
-        """A checked chunk (B, C, n) as (B * C, 1, n) in the model's dtype and device."""
+        """A checked chunk (B, C, n) as (B * C, n, 1) in the model's dtype and device."""
         if not isinstance(chunk, torch.Tensor):
             raise InputError(f"encode_step takes a torch.Tensor of shape (B, C, n), got {type(chunk).__name__}")
         if not chunk.dtype.is_floating_point:
@@ -165,7 +165,8 @@ class StreamingSession:
             )
         if chunk.numel() and not torch.isfinite(chunk).all():
             raise InputError(f"the chunk holds {int((~torch.isfinite(chunk)).sum())} NaN or infinite sample(s)")
-        return chunk.to(device=self.device, dtype=self.dtype).reshape(self.rows, 1, chunk.shape[-1])
+        # Time-major inside the stream (see layers.py): (B, C, n) -> (B * C, n, 1).
+        return chunk.to(device=self.device, dtype=self.dtype).reshape(self.rows, chunk.shape[-1], 1)
 
     def _codes(self, codes: object) -> torch.Tensor:
         """Checked codes (B * C, K', m) as int64 on the model's device."""
@@ -201,13 +202,13 @@ class StreamingSession:
         """
         self._check_open("encode_step")
         x = self._audio(chunk)
-        self._encoded.samples += x.shape[-1]
+        self._encoded.samples += x.shape[1]
         return self._encode(x)
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        latent = self._encoder.step(x, self._encoder_state)
-        self._encoded.frames += latent.shape[-1]
-        if latent.shape[-1] == 0:
+        latent = self._encoder.step(x, self._encoder_state)  # (R, frames, D)
+        self._encoded.frames += latent.shape[1]
+        if latent.shape[1] == 0:
             return torch.zeros(self.rows, self.n_quantizers, 0, dtype=torch.long, device=self.device)
         return self._quantizer.encode(latent, self.n_quantizers)
 
@@ -228,10 +229,11 @@ class StreamingSession:
         return self._decode(codes).reshape(self.batch_size, self.channels, -1)
 
     def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (R, K', m) -> audio (R, 1, m * hop)."""
         self._decoded.frames += codes.shape[-1]
         if codes.shape[-1] == 0:
             return torch.zeros(self.rows, 1, 0, dtype=self.dtype, device=self.device)
-        return self._decoder.step(self._quantizer.decode(codes), self._decoder_state)
+        return self._decoder.step(self._quantizer.decode(codes), self._decoder_state).transpose(1, 2)
 
     @torch.no_grad()
     def flush(self) -> StreamTail:
@@ -245,7 +247,7 @@ class StreamingSession:
         partial = self._encoded.samples % self.hop_length
         loopback = self._decoded.used and self._decoded.frames == self._encoded.frames
         if partial:
-            pad = torch.zeros(self.rows, 1, self.hop_length - partial, dtype=self.dtype, device=self.device)
+            pad = torch.zeros(self.rows, self.hop_length - partial, 1, dtype=self.dtype, device=self.device)
             codes = self._encode(pad)
         else:
             codes = torch.zeros(self.rows, self.n_quantizers, 0, dtype=torch.long, device=self.device)

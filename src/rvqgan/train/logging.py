@@ -25,7 +25,7 @@ from rvqgan.train.config import LogConfig
 
 def _open_tensorboard(folder: Path):
     try:
-        from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415 - optional dependency
+        from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         warnings.warn("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)", stacklevel=3)
         return None
@@ -68,12 +68,13 @@ class RunLogger:
         if not active:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.text = open(run_dir / "train.log", "a", buffering=1)
-        self.jsonl = open(run_dir / "metrics.jsonl", "a", buffering=1)
+        # Open for the whole run (line-buffered, so a background run can be followed); closed by close().
+        self.text = open(run_dir / "train.log", "a", buffering=1)  # noqa: SIM115
+        self.jsonl = open(run_dir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115
         if config.tensorboard:
             self.tb = _open_tensorboard(run_dir / "tb")
         if config.progress_bar == "always" or (config.progress_bar == "auto" and sys.stdout.isatty()):
-            from tqdm import tqdm  # noqa: PLC0415
+            from tqdm import tqdm
 
             self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
 

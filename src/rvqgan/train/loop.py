@@ -155,7 +155,7 @@ class Trainer:
         loss = self.config.loss
         if not loss.balancer:
             return None
-        from rvqgan.losses import GradientBalancer  # noqa: PLC0415
+        from rvqgan.losses import GradientBalancer
 
         weights = {k: v for k, v in to_dict(loss.weights).items() if k not in ("codebook", "commitment")}
         balancer = GradientBalancer(weights, ema_decay=loss.balancer_ema)
