@@ -4,6 +4,12 @@ The main job's path, one way: ``audio`` streams and resamples the input ->
 ``inference`` encodes chunk by chunk -> ``bitstream`` writes each chunk as it comes ->
 the file is renamed into place when complete. Decoding is the same path in reverse.
 Nothing here mutates the model, and memory does not grow with the file's length.
+
+Entropy coding (``compress(..., entropy="static"|"lm")``) codes each chunk with the
+codec's static tables or code LM, found beside its checkpoint by :func:`load_model`;
+``decompress`` reads the coding from the file's header and refuses an entropy model
+other than the one that coded it. ``decompress(..., salvage=True)`` decodes a damaged
+file's intact chunks and puts silence of the right length where chunks were lost.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from pathlib import Path
 import torch
 
 from rvqgan.audio import AudioWriter, Resampler, audio_info, iter_audio_blocks, resampled_length
-from rvqgan.bitstream import RvqHeader, RvqReader, RvqWriter
+from rvqgan.bitstream import KIND_RAW, RvqHeader, RvqReader, RvqWriter, salvage_rvq
+from rvqgan.bitstream.reader import check_decoded, raw_codes
 from rvqgan.checkpoint import load_model_file, model_hash
+from rvqgan.entropy.model_files import EntropyFile, EntropyModels
+from rvqgan.entropy.selection import coder_for, decoder_for
 from rvqgan.errors import CheckpointError, RvqganError
 from rvqgan.inference import decode_stream, encode_stream
 from rvqgan.model import Codec
@@ -37,6 +46,12 @@ class CompressResult:
         file_bytes: size of the file.
         bitrate: bits per second measured from the file's size (header included).
         nominal_bitrate: ``model.bitrate(n_quantizers)`` x channels.
+        entropy: the coding asked for (``"none"``, ``"static"`` or ``"lm"``).
+        payload_bytes: bytes of the chunk payloads (the codes alone).
+        payload_bitrate: bits per second of the payloads.
+        coded_chunks: chunks stored entropy-coded (the others were stored raw because
+            coding would not have made them smaller).
+        chunks: chunks in all.
     """
 
     path: Path
@@ -46,16 +61,28 @@ class CompressResult:
     file_bytes: int
     bitrate: float
     nominal_bitrate: float
+    entropy: str = "none"
+    payload_bytes: int = 0
+    payload_bitrate: float = 0.0
+    coded_chunks: int = 0
+    chunks: int = 0
 
 
 @dataclass(frozen=True)
 class DecompressResult:
-    """What :func:`decompress` wrote: the audio file, its rate, channels and length in samples."""
+    """What :func:`decompress` wrote: the audio file, its rate, channels and length in samples.
+
+    With ``salvage=True``, ``lost`` lists the spans ``(start, end)`` in seconds that
+    could not be recovered and were written as silence, and ``problems`` describes the
+    damage found; both are empty for an intact file.
+    """
 
     path: Path
     sample_rate: int
     channels: int
     length: int
+    lost: tuple[tuple[float, float], ...] = ()
+    problems: tuple[str, ...] = ()
 
 
 def load_model(name_or_path: PathLike | None = None, *, fold: bool = False, device: str | None = None) -> Codec:
@@ -67,7 +94,9 @@ def load_model(name_or_path: PathLike | None = None, *, fold: bool = False, devi
         device: e.g. ``"cpu"`` or ``"cuda"``.
 
     Returns:
-        The model in eval mode, with ``name`` and ``content_hash`` set.
+        The model in eval mode, with ``name`` and ``content_hash`` set, and
+        ``entropy_models`` pointing at the code LM and static tables beside its file
+        (``NAME.lm.safetensors``, ``NAME.static.safetensors``; loaded when first used).
     """
     target = DEFAULT_MODEL if name_or_path is None else name_or_path
     path = Path(target)
@@ -78,6 +107,7 @@ def load_model(name_or_path: PathLike | None = None, *, fold: bool = False, devi
             raise CheckpointError(f"model file not found: {path}")
         path = bundled_path(text)
     model = load_model_file(path, fold=fold)
+    model.entropy_models = EntropyModels(path, model.content_hash)
     return model.to(device) if device else model
 
 
@@ -93,17 +123,26 @@ def compress(
     *,
     overwrite: bool = False,
     device: str | None = None,
+    entropy: str = "none",
+    entropy_model: EntropyFile | None = None,
 ) -> CompressResult:
     """Compress an audio file (any format soundfile reads, any rate, any channels) to ``.rvq``.
 
     Each channel is coded as its own mono signal. The output appears only when complete.
 
+    Args:
+        entropy: ``"none"`` (raw codes), ``"static"`` (the codec's per-codebook tables)
+            or ``"lm"`` (its code language model); the codes are the same.
+        entropy_model: an entropy model to use instead of the codec's own files.
+
     Raises:
         AudioError: unreadable, empty, NaN-holding input; BitstreamError: output exists
-            without ``overwrite``; InputError: bad ``n_quantizers``.
+            without ``overwrite``; InputError: bad ``n_quantizers`` or ``entropy``;
+            CheckpointError: the codec has no such entropy model.
     """
     n = model.quantizer.check_n_quantizers(n_quantizers)
     info = audio_info(input_path)
+    coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),
@@ -112,11 +151,12 @@ def compress(
         # MP3 headers may only estimate the length: then it goes in the end record alone.
         original_length=info.frames if info.frames and info.frames > 0 and info.format != "MP3" else None,
         n_codebooks=n,
+        entropy=entropy_info,
     )
     blocks = iter_audio_blocks(input_path, model.sample_rate)
     counted = _Counter(blocks)
     frames = 0
-    with RvqWriter(output_path, header, overwrite=overwrite) as writer:
+    with RvqWriter(output_path, header, overwrite=overwrite, chunk_coder=coder) as writer:
         for codes in encode_stream(model, counted, n_quantizers=n, device=device):
             writer.write_chunk(codes)
             frames += codes.shape[-1]
@@ -133,6 +173,11 @@ def compress(
         file_bytes=size,
         bitrate=8 * size / duration if duration else 0.0,
         nominal_bitrate=model.bitrate(n) * info.channels,
+        entropy=entropy,
+        payload_bytes=writer.payload_bytes,
+        payload_bitrate=8 * writer.payload_bytes / duration if duration else 0.0,
+        coded_chunks=sum(count for kind, count in writer.kind_counts.items() if kind != KIND_RAW),
+        chunks=sum(writer.kind_counts.values()),
     )
 
 
@@ -143,6 +188,8 @@ def decompress(
     *,
     overwrite: bool = False,
     device: str | None = None,
+    entropy_model: EntropyFile | None = None,
+    salvage: bool = False,
 ) -> DecompressResult:
     """Decompress an ``.rvq`` file to audio at its original rate, length and channel count.
 
@@ -151,14 +198,21 @@ def decompress(
         output_path: ``.wav``, ``.flac``, ``.ogg``... (format from the suffix).
         model: the model that coded the file; ``None`` loads the bundled model the file
             names. A model whose weights differ from the file's is refused.
+        entropy_model: the entropy model that coded the file, if not beside the codec.
+        salvage: decode whatever is intact in a damaged file; lost spans become silence
+            of the right length and are listed in the result (see ``_salvaged``).
 
     Raises:
-        BitstreamError: truncated, corrupt or foreign file (no output is left behind);
-        CheckpointError: the model the file needs is not available or does not match.
+        BitstreamError: truncated, corrupt or foreign file (no output is left behind;
+        with ``salvage`` only a damaged header is fatal); CheckpointError: the model or
+        entropy model the file needs is not available or does not match.
     """
+    if salvage:
+        return _salvaged(input_path, output_path, model, overwrite, device, entropy_model)
     with RvqReader(input_path) as reader:
         header = reader.header
         model = _model_for(header, model)
+        reader.chunk_decoder = decoder_for(header, model, entropy_model)
         original_length = header.original_length
         if original_length is None:
             original_length = _peek_length(reader)
@@ -176,6 +230,105 @@ def decompress(
             writer.write(resampler.flush())
             length = writer.frames_written
     return DecompressResult(Path(output_path), header.original_sample_rate, header.channels, length)
+
+
+def _salvaged(
+    input_path: PathLike,
+    output_path: PathLike,
+    model: Codec | None,
+    overwrite: bool,
+    device: str | None,
+    entropy_model: EntropyFile | None,
+) -> DecompressResult:
+    """Decode the intact chunks of a damaged file; silence where chunks were lost.
+
+    Each run of consecutive intact chunks is decoded on its own (the decoder sees no
+    codes across a gap), lost spans become zeros of exactly their frames' length, and
+    the whole is cut to the original length, so what survives stays in its place.
+    """
+    found = salvage_rvq(input_path)
+    header = found.header
+    model = _model_for(header, model)
+    decoder = decoder_for(header, model, entropy_model)
+    hop, problems = model.hop_length, list(found.problems)
+    original_length = header.original_length
+    if original_length is None and found.end is not None:
+        original_length = found.end.original_length
+    ends = [0] + [s.start_frame + (s.n_frames or 0) for s in found.lost] + [r.start_frame + r.n_frames for r in found.records]
+    frames_total = max(ends)
+    if original_length is not None:
+        model_length = resampled_length(original_length, header.original_sample_rate, model.sample_rate)
+        frames_total = max(frames_total, -(-model_length // hop))
+    else:
+        model_length = frames_total * hop
+    runs = _decoded_runs(found, decoder, problems)
+    audio = _assemble(model, runs, header.channels, model_length, device)
+    resampler = Resampler(model.sample_rate, header.original_sample_rate, header.channels, length=original_length)
+    with AudioWriter(output_path, header.original_sample_rate, header.channels, overwrite=overwrite) as writer:
+        for block in audio:
+            writer.write(resampler.process(block.numpy()))
+        writer.write(resampler.flush())
+        length = writer.frames_written
+    seconds = hop / model.sample_rate
+    lost = tuple((a * seconds, b * seconds) for a, b in _gaps(runs, frames_total))
+    return DecompressResult(Path(output_path), header.original_sample_rate, header.channels, length,
+                            lost=lost, problems=tuple(problems))
+
+
+def _decoded_runs(found, decoder, problems: list[str]) -> list[tuple[int, list[torch.Tensor]]]:
+    """Runs ``(start_frame, [codes [C, K, n], ...])`` of contiguous chunks that decode."""
+    runs: list[tuple[int, list[torch.Tensor]]] = []
+    for record in found.records:
+        where = f"chunk at byte {record.offset}"
+        try:
+            if record.kind == KIND_RAW:
+                codes = raw_codes(found.header, record.payload, record.n_frames, where)
+            else:
+                codes = decoder.decode(record.kind, record.payload, record.n_frames)
+                codes = check_decoded(found.header, codes, record.n_frames, where)
+        except RvqganError as exc:
+            problems.append(str(exc))
+            continue
+        if runs and runs[-1][0] + sum(c.shape[-1] for c in runs[-1][1]) == record.start_frame:
+            runs[-1][1].append(torch.from_numpy(codes))
+        else:
+            runs.append((record.start_frame, [torch.from_numpy(codes)]))
+    return runs
+
+
+def _assemble(model: Codec, runs, channels: int, length: int, device: str | None):
+    """Audio blocks ``[C, n]`` covering exactly ``length`` samples: decoded runs, zeros elsewhere."""
+    hop, position = model.hop_length, 0
+    for start, chunks in runs:
+        if start * hop >= length:
+            break
+        if start * hop > position:
+            yield torch.zeros(channels, start * hop - position)
+            position = start * hop
+        want = min((start + sum(c.shape[-1] for c in chunks)) * hop, length) - position
+        got = 0
+        for block in decode_stream(model, iter(chunks), length=None, device=device):
+            block = block[:, : max(0, want - got)]
+            got += block.shape[-1]
+            if block.shape[-1]:
+                yield block
+        if got < want:  # odd-stride decoders give a few samples fewer than frames * hop
+            yield torch.zeros(channels, want - got)
+        position += want
+    if position < length:
+        yield torch.zeros(channels, length - position)
+
+
+def _gaps(runs, frames_total: int) -> list[tuple[int, int]]:
+    """Frame spans ``[start, stop)`` not covered by the decoded runs."""
+    gaps, position = [], 0
+    for start, chunks in runs:
+        if start > position:
+            gaps.append((position, start))
+        position = max(position, start + sum(c.shape[-1] for c in chunks))
+    if position < frames_total:
+        gaps.append((position, frames_total))
+    return gaps
 
 
 def _model_for(header: RvqHeader, model: Codec | None) -> Codec:

@@ -19,8 +19,8 @@ so a stream gives exactly the offline output, one sample or frame at a time.
 
 Layout. Inside a stream, signals are time-major, (R, T, C) (R = rows of the batch):
 appending along time is then contiguous, a convolution's windows are rows of one
-matrix (im2col) and every convolution is one ``F.linear``, whose CPU kernels stay fast
-for the few time steps of a frame (``conv1d`` and channel-major products do not).
+matrix (im2col) and every convolution is one 2-D matrix product, whose CPU kernels stay
+fast for the few time steps of a frame (``conv1d`` and channel-major products do not).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from rvqgan.nn.snake import SNAKE_EPS
 from rvqgan.streaming.state import ConvState, ResidualState, TransposedConvState
@@ -61,8 +60,8 @@ class SnakeStep:
         return None
 
     def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
-        y = torch.sin(self.alpha * x)
-        return torch.addcmul(x, y.square_(), self.inverse)
+        y = torch.sin(x * self.alpha)
+        return torch.addcmul(x, y.mul_(y), self.inverse)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +75,14 @@ class PointwiseStep:
 
     def step(self, x: torch.Tensor, state: None) -> torch.Tensor:
         return self.fn(x)
+
+
+def affine(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x (R, n, C_in) @ weight_t (C_in, C_out) + bias -> (R, n, C_out), as one 2-D product."""
+    rows, n, channels = x.shape
+    flat = x.reshape(rows * n, channels)
+    y = torch.mm(flat, weight_t) if bias is None else torch.addmm(bias, flat, weight_t)
+    return y.view(rows, n, weight_t.shape[1])
 
 
 def _windows(x: torch.Tensor, taps: int, dilation: int, stride: int, count: int) -> torch.Tensor:
@@ -95,7 +102,7 @@ class ConvStep:
     are tuned for long signals (dilated ones fall back to a slow loop).
 
     Attributes:
-        matrix (Tensor): the weight (C_out, C_in, k) as (C_out, k * C_in), tap-major.
+        matrix (Tensor): the weight (C_out, C_in, k) as (k * C_in, C_out), tap-major.
         bias (Tensor | None): shape (C_out,).
         taps: kernel size k.
         stride, dilation: as ``Conv1d``.
@@ -114,7 +121,7 @@ class ConvStep:
         cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, dilation: int, left: int
     ) -> ConvStep:
         """weight (C_out, C_in, k), bias (C_out,)."""
-        matrix = weight.permute(0, 2, 1).reshape(weight.shape[0], -1).contiguous()
+        matrix = weight.permute(2, 1, 0).reshape(-1, weight.shape[0]).contiguous()
         return cls(matrix, bias, weight.shape[-1], stride, dilation, left)
 
     @property
@@ -129,20 +136,20 @@ class ConvStep:
     def new_state(self, rows: int) -> ConvState | None:
         if self.pointwise:
             return None
-        channels = self.matrix.shape[1] // self.taps
+        channels = self.matrix.shape[0] // self.taps
         return ConvState(self.matrix.new_zeros(rows, self.left, channels))
 
     def step(self, x: torch.Tensor, state: ConvState | None) -> torch.Tensor:
         """x (Tensor): shape (R, n, C_in), n >= 0 -> (R, complete windows, C_out)."""
         if state is None:
-            return F.linear(x, self.matrix, self.bias) if x.shape[1] else _empty(x, self.matrix.shape[0])
+            return affine(x, self.matrix, self.bias) if x.shape[1] else _empty(x, self.matrix.shape[1])
         joined = torch.cat((state.buffer, x), dim=1) if state.buffer.shape[1] else x
         span, stride = self.span, self.stride
         count = (joined.shape[1] - span) // stride + 1 if joined.shape[1] >= span else 0
         state.buffer = joined[:, count * stride :]
         if count == 0:
-            return _empty(x, self.matrix.shape[0])
-        return F.linear(_windows(joined, self.taps, self.dilation, stride, count), self.matrix, self.bias)
+            return _empty(x, self.matrix.shape[1])
+        return affine(_windows(joined, self.taps, self.dilation, stride, count), self.matrix, self.bias)
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +161,7 @@ class TransposedConvStep:
     first frame of a call) are the ``s`` output samples of frame ``t``.
 
     Attributes:
-        matrix (Tensor): the weight (C_in, C_out, 2s) as (2s * C_out, C_in).
+        matrix (Tensor): the weight (C_in, C_out, 2s) as (C_in, 2s * C_out).
         bias (Tensor | None): shape (C_out,).
         stride: the upsampling factor s.
     """
@@ -166,12 +173,12 @@ class TransposedConvStep:
     @classmethod
     def from_weight(cls, weight: torch.Tensor, bias: torch.Tensor | None, stride: int) -> TransposedConvStep:
         """weight (C_in, C_out, 2 * stride), bias (C_out,)."""
-        matrix = weight.permute(2, 1, 0).reshape(-1, weight.shape[0]).contiguous()
+        matrix = weight.permute(0, 2, 1).reshape(weight.shape[0], -1).contiguous()
         return cls(matrix, bias, stride)
 
     @property
     def out_channels(self) -> int:
-        return self.matrix.shape[0] // (2 * self.stride)
+        return self.matrix.shape[1] // (2 * self.stride)
 
     def new_state(self, rows: int) -> TransposedConvState:
         return TransposedConvState(self.matrix.new_zeros(rows, 1, self.stride, self.out_channels))
@@ -182,7 +189,7 @@ class TransposedConvStep:
         if frames == 0:
             return _empty(x, self.out_channels)
         s, channels = self.stride, self.out_channels
-        pieces = F.linear(x, self.matrix).view(rows, frames, 2, s, channels)
+        pieces = affine(x, self.matrix, None).view(rows, frames, 2, s, channels)
         first, second = pieces[:, :, 0], pieces[:, :, 1]
         # Frame t's output: its first half + frame t-1's second half (the state, for t = 0).
         previous = torch.cat((state.overlap, second[:, :-1]), dim=1) if frames > 1 else state.overlap
