@@ -6,23 +6,39 @@ and entropy coding from EnCodec.
     >>> codes = model.encode(audio, n_quantizers=None)         # doctest: +SKIP
     >>> rvqgan.compress(model, "in.flac", "out.rvq")           # doctest: +SKIP
     >>> rvqgan.decompress("out.rvq", "back.wav")               # doctest: +SKIP
+
+The names below are imported on first use, so that ``import rvqgan.train`` works on a
+machine without the audio libraries (soundfile, soxr) that the file API needs.
 """
 
-from rvqgan.api import CompressResult, DecompressResult, compress, decompress, load_model
-from rvqgan.errors import RvqganError
-from rvqgan.model import Codec, CodecConfig
-from rvqgan.models import available_models
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Codec",
-    "CodecConfig",
-    "CompressResult",
-    "DecompressResult",
-    "RvqganError",
-    "available_models",
-    "compress",
-    "decompress",
-    "load_model",
-]
+_EXPORTS = {
+    "CompressResult": "rvqgan.api",
+    "DecompressResult": "rvqgan.api",
+    "compress": "rvqgan.api",
+    "decompress": "rvqgan.api",
+    "load_model": "rvqgan.api",
+    "RvqganError": "rvqgan.errors",
+    "Codec": "rvqgan.model",
+    "CodecConfig": "rvqgan.model",
+    "available_models": "rvqgan.models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rvqgan' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

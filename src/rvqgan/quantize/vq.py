@@ -39,9 +39,11 @@ class VectorQuantizer(nn.Module):
 
     def lookup(self, z_e: torch.Tensor) -> torch.Tensor:
         """Nearest code by cosine similarity: z_e (B, d, T) -> codes (B, T), int64."""
-        encodings = F.normalize(z_e.transpose(1, 2), dim=-1)
-        codebook = F.normalize(self.codebook.weight, dim=-1)
-        return (encodings @ codebook.t()).argmax(dim=-1)
+        # Always float32: under bf16 autocast near-ties would flip codes.
+        encodings = F.normalize(z_e.transpose(1, 2).float(), dim=-1)
+        codebook = F.normalize(self.codebook.weight.float(), dim=-1)
+        with torch.autocast(device_type=z_e.device.type, enabled=False):
+            return (encodings @ codebook.t()).argmax(dim=-1)
 
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         """codes (B, T) -> code vectors (B, d, T), before the output projection."""
