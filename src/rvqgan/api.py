@@ -254,7 +254,11 @@ def _salvaged(
     original_length = header.original_length
     if original_length is None and found.end is not None:
         original_length = found.end.original_length
-    ends = [0] + [s.start_frame + (s.n_frames or 0) for s in found.lost] + [r.start_frame + r.n_frames for r in found.records]
+    ends = (
+        [0]
+        + [s.start_frame + (s.n_frames or 0) for s in found.lost]
+        + [r.start_frame + r.n_frames for r in found.records]
+    )
     frames_total = max(ends)
     if original_length is not None:
         model_length = resampled_length(original_length, header.original_sample_rate, model.sample_rate)
@@ -271,8 +275,9 @@ def _salvaged(
         length = writer.frames_written
     seconds = hop / model.sample_rate
     lost = tuple((a * seconds, b * seconds) for a, b in _gaps(runs, frames_total))
-    return DecompressResult(Path(output_path), header.original_sample_rate, header.channels, length,
-                            lost=lost, problems=tuple(problems))
+    return DecompressResult(
+        Path(output_path), header.original_sample_rate, header.channels, length, lost=lost, problems=tuple(problems)
+    )
 
 
 def _decoded_runs(found, decoder, problems: list[str]) -> list[tuple[int, list[torch.Tensor]]]:

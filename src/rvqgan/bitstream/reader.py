@@ -89,8 +89,10 @@ def check_decoded(header: RvqHeader, codes: np.ndarray, n_frames: int, where: st
     expected = (header.channels, header.n_codebooks, n_frames)
     codes = np.asarray(codes)
     if codes.shape != expected or codes.dtype.kind not in "iu":
-        raise BitstreamError(f"{where}: the entropy decoder returned {codes.dtype} {list(codes.shape)}, "
-                             f"expected integer codes {list(expected)}")
+        raise BitstreamError(
+            f"{where}: the entropy decoder returned {codes.dtype} {list(codes.shape)}, "
+            f"expected integer codes {list(expected)}"
+        )
     if codes.size and (codes.min() < 0 or codes.max() >= header.codebook_size):
         raise BitstreamError(f"{where} is corrupt (decoded codes out of range)")
     return codes.astype(np.int64, copy=False)

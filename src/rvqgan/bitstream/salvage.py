@@ -122,7 +122,9 @@ class _Scanner:
         while pos < len(self.data):
             if self.data[pos] == KIND_END and self._end_at(pos):
                 if pos + END_SIZE != len(self.data):
-                    self.result.problems.append(f"{len(self.data) - pos - END_SIZE} unexpected bytes after the end record")
+                    self.result.problems.append(
+                        f"{len(self.data) - pos - END_SIZE} unexpected bytes after the end record"
+                    )
                 break
             record = self._record_at(pos, self.frames)
             if record is not None:
@@ -248,5 +250,6 @@ class _Scanner:
 
 
 def _moved(record: ChunkRecord, frames: int) -> ChunkRecord:
-    return ChunkRecord(record.index, record.offset, record.kind, record.start_frame + frames, record.n_frames,
-                       record.payload)
+    return ChunkRecord(
+        record.index, record.offset, record.kind, record.start_frame + frames, record.n_frames, record.payload
+    )

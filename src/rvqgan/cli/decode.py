@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rvqgan.cli.common import add_common_options, check_device, run_jobs
 from rvqgan.cli.files import Job, plan_jobs
@@ -14,6 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help=".rvq files or folders (walked recursively)")
     add_common_options(parser)
     parser.add_argument("--format", default="wav", choices=("wav", "flac"), help="audio format for folder outputs")
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="decode chunk by chunk as the codes arrive (causal models); INPUT and -o may be '-' (WAV on stdout)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -22,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from rvqgan.bitstream import RvqReader
 
     check_device(args.device)
+    if args.stream:
+        return run_stream(args)
     jobs = plan_jobs(args.inputs, args.output, (".rvq",), f".{args.format}")
     if not jobs:
         raise RvqganError(f"no .rvq files found in {args.inputs}")
@@ -53,3 +61,26 @@ def run(args: argparse.Namespace) -> int:
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="decoded", quiet=args.quiet
     )
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    """``--stream``: one ``.rvq`` (a file or '-') to audio (a file or '-': WAV on stdout), as it arrives."""
+    import rvqgan
+    from rvqgan.api import _model_for
+    from rvqgan.bitstream import RvqReader
+    from rvqgan.streaming.pipes import STDIO, decode_pipe, one_thread, stdout_closed
+
+    if len(args.inputs) != 1:
+        raise RvqganError("--stream decodes one input: an .rvq file, or '-' for a stream on standard input")
+    one_thread()
+    model = rvqgan.load_model(args.model, device=args.device) if args.model else None
+    source = sys.stdin.buffer if args.inputs[0] == STDIO else args.inputs[0]
+    try:
+        with RvqReader(source) as reader:
+            result = decode_pipe(_model_for(reader.header, model), reader, args.output, overwrite=args.overwrite)
+    except BrokenPipeError:
+        raise stdout_closed() from None
+    if not args.quiet:
+        seconds = result.samples / result.sample_rate
+        print(f"decoded {seconds:.2f} s ({result.frames} frames), streamed", file=sys.stderr)
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 from rvqgan.cli.common import add_common_options, check_device, run_jobs
 from rvqgan.cli.files import AUDIO_SUFFIXES, Job, plan_jobs
@@ -17,6 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--n-quantizers", type=int, default=None, help="codebooks to keep (default all)")
     rate.add_argument("--kbps", type=float, default=None, help="highest bitrate per channel, in kbit/s")
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="code frame by frame with a causal model; INPUT and -o may be '-' (WAV on stdin, .rvq on stdout)",
+    )
+    parser.add_argument(
+        "--flush-every",
+        type=int,
+        default=None,
+        metavar="FRAMES",
+        help="with --stream: write a chunk every FRAMES frames (default 1 on stdout, 2 s chunks in a file)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -34,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from rvqgan.audio import audio_info
 
     check_device(args.device)
+    if args.stream:
+        return run_stream(args)
     jobs = plan_jobs(args.inputs, args.output, AUDIO_SUFFIXES, ".rvq")
     if not jobs:
         raise RvqganError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found in {args.inputs}")
@@ -56,3 +71,29 @@ def run(args: argparse.Namespace) -> int:
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="encoded", quiet=args.quiet
     )
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    """``--stream``: one input (a file or '-') to one output (a file or '-'), frame by frame."""
+    import rvqgan
+    from rvqgan.streaming import require_causal
+    from rvqgan.streaming.pipes import encode_pipe, one_thread, stdout_closed
+
+    if len(args.inputs) != 1:
+        raise InputError("--stream codes one input: a file, or '-' for a WAV stream on standard input")
+    if args.flush_every is not None and args.flush_every < 1:
+        raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
+    one_thread()
+    model = rvqgan.load_model(args.model, device=args.device)
+    require_causal(model)
+    n = n_quantizers_for_kbps(model, args.kbps) if args.kbps is not None else args.n_quantizers
+    try:
+        result = encode_pipe(
+            model, args.inputs[0], args.output, n_quantizers=n, flush_every=args.flush_every, overwrite=args.overwrite
+        )
+    except BrokenPipeError:
+        raise stdout_closed() from None
+    if not args.quiet:
+        seconds = result.samples / result.sample_rate
+        print(f"encoded {seconds:.2f} s ({result.frames} frames), streamed", file=sys.stderr)
+    return 0

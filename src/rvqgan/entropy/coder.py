@@ -27,11 +27,14 @@ import numpy as np
 from rvqgan.bitstream.layout import KIND_LM, KIND_STATIC
 from rvqgan.entropy.integer_lm import IntegerLM
 from rvqgan.entropy.probabilities import TOTAL
-from rvqgan.errors import BitstreamError
+from rvqgan.errors import BitstreamError, InputError
 
 _ANS = constriction.stream.stack.AnsCoder
 # Frames per encode_reverse call in LM coding: bounds the float64 table memory.
 _LM_BLOCK_FRAMES = 32
+# The encoder evaluates a whole chunk at once (attention scores [C, H, T, T]): chunks of
+# LM-coded files are limited to this many frames (~6 s at 86 frames/s; files use ~2 s).
+MAX_LM_CHUNK_FRAMES = 512
 
 
 def _model() -> object:
@@ -141,7 +144,12 @@ class LMCoder:
         self.lm, self.channels, self.n_codebooks = lm, channels, n_codebooks
 
     def encode(self, codes: np.ndarray) -> bytes:
-        """Payload for int codes ``[channels, n_codebooks, n]``."""
+        """Payload for int codes ``[channels, n_codebooks, n]``, ``n <= MAX_LM_CHUNK_FRAMES``."""
+        if codes.shape[2] > MAX_LM_CHUNK_FRAMES:
+            raise InputError(
+                f"LM coding takes chunks of at most {MAX_LM_CHUNK_FRAMES} frames, got {codes.shape[2]}; "
+                "use a smaller chunk_frames"
+            )
         freqs = self.lm.frequencies(codes)  # [C, T, n, V]
         symbols = np.ascontiguousarray(codes.transpose(2, 1, 0), dtype=np.int32)  # [T, n, C]: decode order
         freqs = freqs.transpose(1, 2, 0, 3)  # [T, n, C, V]

@@ -50,6 +50,7 @@ EXP_MAX_INDEX = EXP_OCTAVES << LOGIT_BITS  # table length - 1; its last entry is
 # covers any product algorithm whose intermediate sums exceed the final bound).
 FLOAT_EXACT_LIMIT = 1 << 50
 INT_LIMIT = 1 << 62
+_INT64_MIN = np.int64(-(1 << 63))
 
 
 def _root_floor(power: int, n: int, estimate: int) -> int:
@@ -92,14 +93,22 @@ def _exp2_table_tuple() -> tuple[int, ...]:
     return tuple(table)
 
 
+@functools.cache
 def exp2_table() -> np.ndarray:
     """``E[d] = round(2**16 * 2**(-d / 256))`` for ``d = 0 .. EXP_MAX_INDEX`` (last entry 0).
 
     Returns:
-        int64 array of length ``EXP_MAX_INDEX + 1``, non-increasing, ``E[0] = 2**16``.
-        A fresh copy; computed once per process from integers only.
+        Read-only int64 array of length ``EXP_MAX_INDEX + 1``, non-increasing,
+        ``E[0] = 2**16``; computed once per process from integers only.
     """
-    return np.array(_exp2_table_tuple(), dtype=np.int64)
+    table = np.array(_exp2_table_tuple(), dtype=np.int64)
+    table.flags.writeable = False
+    return table
+
+
+def clamp(x: np.ndarray, bound: int = ACT_CLAMP) -> np.ndarray:
+    """``x`` limited to ``[-bound, bound]`` (two ufuncs: cheaper than ``np.clip`` on small arrays)."""
+    return np.minimum(np.maximum(x, -bound), bound)
 
 
 def isqrt(values: np.ndarray) -> np.ndarray:
@@ -121,11 +130,13 @@ def isqrt(values: np.ndarray) -> np.ndarray:
     return root
 
 
-def rounded_shift(values: np.ndarray, shift: int) -> np.ndarray:
-    """``round(values / 2**shift)``, halves rounded up, exactly in int64 (``shift >= 0``)."""
-    if shift == 0:
-        return values
-    return np.floor_divide(values + (1 << (shift - 1)), 1 << shift)
+def rounded_shift(values: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
+    """``round(values / 2**shift)``, halves rounded up, exactly in int64 (``shift >= 1``;
+    an int64 array of shifts applies one per element, broadcast from the right)."""
+    if isinstance(shift, (int, np.integer)):
+        return np.floor_divide(values + (1 << (int(shift) - 1)), 1 << int(shift))
+    one = np.int64(1)
+    return np.floor_divide(values + (one << (shift - 1)), one << shift)
 
 
 def rounded_div(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -175,7 +186,7 @@ def layer_norm(x: np.ndarray, eps: int) -> np.ndarray:
         int64 ``[..., d]``: ``(x - mean) / sqrt(var + eps)`` in units of ``2**-ACT_BITS``.
     """
     d = x.shape[-1]
-    x = np.clip(x, -ACT_CLAMP, ACT_CLAMP)
+    x = clamp(x)
     mean = np.floor_divide(x.sum(axis=-1, keepdims=True), d)
     centred = x - mean
     var = np.floor_divide((centred * centred).sum(axis=-1, keepdims=True), d) + eps
@@ -183,11 +194,11 @@ def layer_norm(x: np.ndarray, eps: int) -> np.ndarray:
 
 
 def check_layer_norm(d: int) -> None:
-    """Bounds of :func:`layer_norm` for width ``d`` (fixed by the constants)."""
+    """Bounds of :func:`layer_norm` for width ``d``: its sums in int64, its variance in isqrt's range."""
     centred = 2 * ACT_CLAMP + 1
     check_int("layer_norm", d * centred * centred)
-    if d * centred * centred // d >= 1 << 52:
-        raise CheckpointError(f"code LM width {d}: layer-norm variances exceed the exact isqrt range")
+    if centred * centred >= 1 << 52:
+        raise CheckpointError("layer-norm variances would exceed the exact isqrt range")
 
 
 def softmax_weights(scores: np.ndarray, allowed: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -201,7 +212,7 @@ def softmax_weights(scores: np.ndarray, allowed: np.ndarray, table: np.ndarray) 
     Returns:
         int64 ``[..., n]`` in ``[0, 2**16]``; the largest allowed entry of a row is ``2**16``.
     """
-    masked = np.where(allowed, scores, np.iinfo(np.int64).min)
+    masked = np.where(allowed, scores, _INT64_MIN)
     top = masked.max(axis=-1, keepdims=True)
     gap = np.minimum(top - np.where(allowed, scores, top), EXP_MAX_INDEX)
     return np.where(allowed, table[gap], 0)

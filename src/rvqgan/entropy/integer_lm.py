@@ -33,6 +33,7 @@ from rvqgan.entropy.fixed_point import (
     check_exact_matmul,
     check_int,
     check_layer_norm,
+    clamp,
     exact_matmul,
     exp2_table,
     layer_norm,
@@ -57,8 +58,9 @@ class QLinear:
     def __init__(self, tensors: Mapping[str, np.ndarray], name: str, in_features: int, out_features: int) -> None:
         q = _get(tensors, f"{name}.q")
         if q.shape != (out_features, in_features) or q.dtype.kind != "i":
-            raise CheckpointError(f"code LM tensor {name}.q has {q.dtype} {list(q.shape)}, "
-                                  f"expected int [{out_features}, {in_features}]")
+            raise CheckpointError(
+                f"code LM tensor {name}.q has {q.dtype} {list(q.shape)}, expected int [{out_features}, {in_features}]"
+            )
         self.weight_t = np.ascontiguousarray(q.T.astype(np.float64))
         self.mult = _get(tensors, f"{name}.mult").astype(np.int64).reshape(out_features)
         self.shift = int(_get(tensors, f"{name}.shift").reshape(-1)[0])
@@ -66,12 +68,30 @@ class QLinear:
         if not 0 <= self.shift <= 62:
             raise CheckpointError(f"code LM tensor {name}.shift is {self.shift}, outside [0, 62]")
         acc = check_exact_matmul(name, in_features, ACT_CLAMP, int(np.abs(q).max(initial=0)))
-        check_int(name, acc * int(np.abs(self.mult).max(initial=0)) + (1 << self.shift)
-                  + (int(np.abs(self.bias).max(initial=0)) << self.shift))
+        check_int(
+            name,
+            acc * int(np.abs(self.mult).max(initial=0))
+            + (1 << self.shift)
+            + (int(np.abs(self.bias).max(initial=0)) << self.shift),
+        )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        acc = exact_matmul(np.clip(x, -ACT_CLAMP, ACT_CLAMP), self.weight_t)
+        acc = exact_matmul(clamp(x), self.weight_t)
         return rounded_shift(acc * self.mult, self.shift) + self.bias
+
+    @classmethod
+    def fused(cls, parts: list[QLinear]) -> QLinear:
+        """One layer computing ``parts`` side by side (their outputs concatenated).
+
+        Each row keeps its own multiplier and shift, so every output is the same
+        integer the part alone would give; one product instead of several is cheaper.
+        """
+        fused = cls.__new__(cls)
+        fused.weight_t = np.ascontiguousarray(np.concatenate([p.weight_t for p in parts], axis=1))
+        fused.mult = np.concatenate([p.mult for p in parts])
+        fused.shift = np.concatenate([np.full(p.mult.shape, p.shift, dtype=np.int64) for p in parts])
+        fused.bias = np.concatenate([p.bias for p in parts])
+        return fused
 
 
 def _table(tensors: Mapping[str, np.ndarray], name: str, rows: int, dim: int) -> np.ndarray:
@@ -82,13 +102,14 @@ def _table(tensors: Mapping[str, np.ndarray], name: str, rows: int, dim: int) ->
     if q.shape != (rows, dim) or mult.shape != (rows,) or not 0 <= shift <= 62:
         raise CheckpointError(f"code LM embedding {name} has shape {list(q.shape)}, expected [{rows}, {dim}]")
     check_int(name, int(np.abs(q).max(initial=0)) * int(np.abs(mult).max(initial=0)) + (1 << shift))
-    return np.clip(rounded_shift(q.astype(np.int64) * mult[:, None], shift), -ACT_CLAMP, ACT_CLAMP)
+    return clamp(rounded_shift(q.astype(np.int64) * mult[:, None], shift))
 
 
 class _Layer:
     def __init__(self, tensors: Mapping[str, np.ndarray], i: int, config: CodeLMConfig) -> None:
         d, f = config.dim, config.ff_dim
-        self.q, self.k, self.v, self.o = (QLinear(tensors, f"blocks.{i}.{n}", d, d) for n in "qkvo")
+        self.qkv = QLinear.fused([QLinear(tensors, f"blocks.{i}.{n}", d, d) for n in "qkv"])
+        self.o = QLinear(tensors, f"blocks.{i}.o", d, d)
         self.ff1 = QLinear(tensors, f"blocks.{i}.ff1", d, f)
         self.ff2 = QLinear(tensors, f"blocks.{i}.ff2", f, d)
 
@@ -121,8 +142,13 @@ class IntegerLM:
         )
         self.layers = [_Layer(tensors, i, config) for i in range(config.layers)]
         self.depth = (
-            [(QLinear(tensors, f"depth.{i}.ff1", d, config.depth_dim),
-              QLinear(tensors, f"depth.{i}.ff2", config.depth_dim, d)) for i in range(k)]
+            [
+                (
+                    QLinear(tensors, f"depth.{i}.ff1", d, config.depth_dim),
+                    QLinear(tensors, f"depth.{i}.ff2", config.depth_dim, d),
+                )
+                for i in range(k)
+            ]
             if config.depth_dim
             else None
         )
@@ -133,13 +159,13 @@ class IntegerLM:
     def frame_input(self, previous: np.ndarray, n: int) -> np.ndarray:
         """Input activations from the previous frame's codes ``[..., n]`` (value V = chunk start)."""
         x = self.count_embed[n - 1] + sum(self.frame_embed[i][previous[..., i]] for i in range(n))
-        return np.clip(x, -ACT_CLAMP, ACT_CLAMP)
+        return clamp(x)
 
-    def _split(self, x: np.ndarray) -> np.ndarray:
-        """``[B, T, D]`` -> ``[B, H, T, Dh]``, clamped for the attention products."""
-        b, t, _ = x.shape
-        heads = x.reshape(b, t, self.config.heads, self.head_dim).transpose(0, 2, 1, 3)
-        return np.clip(heads, -ACT_CLAMP, ACT_CLAMP)
+    def _qkv(self, layer: _Layer, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Queries, keys and values ``[B, H, T, Dh]`` of normalised inputs ``[B, T, D]``, clamped."""
+        b, t, _ = h.shape
+        heads = clamp(layer.qkv(h)).reshape(b, t, 3, self.config.heads, self.head_dim).transpose(2, 0, 3, 1, 4)
+        return heads[0], heads[1], heads[2]
 
     def _attend(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, distance: np.ndarray) -> np.ndarray:
         """Attention of queries ``[B, H, Tq, Dh]`` over keys/values ``[B, H, Tk, Dh]``.
@@ -160,20 +186,20 @@ class IntegerLM:
 
     def _feed_forward(self, layer: _Layer, x: np.ndarray) -> np.ndarray:
         hidden = np.maximum(layer.ff1(layer_norm(x, self.eps)), 0)
-        return np.clip(x + layer.ff2(hidden), -ACT_CLAMP, ACT_CLAMP)
+        return clamp(x + layer.ff2(hidden))
 
     def codebook_logits(self, state: np.ndarray, k: int) -> np.ndarray:
         """Integer logits ``[..., V]`` of codebook ``k`` from its frame state ``[..., D]``."""
         if self.depth is not None:
             ff1, ff2 = self.depth[k]
-            state = np.clip(state + ff2(np.maximum(ff1(layer_norm(state, self.eps)), 0)), -ACT_CLAMP, ACT_CLAMP)
+            state = clamp(state + ff2(np.maximum(ff1(layer_norm(state, self.eps)), 0)))
         return self.heads[k](layer_norm(state, self.eps))
 
     def next_state(self, state: np.ndarray, k: int, code: np.ndarray) -> np.ndarray:
         """Frame state for codebook ``k + 1`` once codebook ``k``'s code ``[...]`` is known."""
-        if self.same_frame_embed is None:
-            return state
-        return np.clip(state + self.same_frame_embed[k][code], -ACT_CLAMP, ACT_CLAMP)
+        if self.same_frame_embed is None or k >= len(self.same_frame_embed):
+            return state  # no codebook after the last one needs it
+        return clamp(state + self.same_frame_embed[k][code])
 
     # -- the encoder's way: a whole chunk at once -------------------------------------
 
@@ -195,9 +221,8 @@ class IntegerLM:
         pos = np.arange(t)
         distance = pos[:, None] - pos[None, :]
         for layer in self.layers:
-            h = layer_norm(x, self.eps)
-            att = self._attend(self._split(layer.q(h)), self._split(layer.k(h)), self._split(layer.v(h)), distance)
-            x = np.clip(x + layer.o(self._merge(att)), -ACT_CLAMP, ACT_CLAMP)
+            att = self._attend(*self._qkv(layer, layer_norm(x, self.eps)), distance)
+            x = clamp(x + layer.o(self._merge(att)))
             x = self._feed_forward(layer, x)
         return x
 
@@ -253,8 +278,7 @@ class FrameDecoder:
         lm, window = self.lm, self.lm.config.context_frames
         x = lm.frame_input(self.previous, self.n)[:, None, :]  # [B, 1, D]
         for i, layer in enumerate(lm.layers):
-            h = layer_norm(x, lm.eps)
-            q, k, v = lm._split(layer.q(h)), lm._split(layer.k(h)), lm._split(layer.v(h))
+            q, k, v = lm._qkv(layer, layer_norm(x, lm.eps))
             if i < len(self.cache):
                 old_k, old_v = self.cache[i]
                 k = np.concatenate([old_k[:, :, -(window - 1) :] if window > 1 else old_k[:, :, :0], k], axis=2)
@@ -264,7 +288,7 @@ class FrameDecoder:
                 self.cache.append((k, v))
             distance = (k.shape[2] - 1 - np.arange(k.shape[2]))[None, :]
             att = lm._attend(q, k, v, distance)
-            x = np.clip(x + layer.o(lm._merge(att)), -ACT_CLAMP, ACT_CLAMP)
+            x = clamp(x + layer.o(lm._merge(att)))
             x = lm._feed_forward(layer, x)
         self.state = x[:, 0]
         self.pending = 0

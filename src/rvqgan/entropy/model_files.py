@@ -153,8 +153,14 @@ def save_static(
 def _metadata(fmt: str, name: str, digest: str, codec_name: str, codec_hash: str, card: Any) -> dict[str, str]:
     if not name or not codec_name or not codec_hash:
         raise InputError("an entropy model needs a name, a codec name and a codec hash")
-    meta = {"format": fmt, "format_version": str(FORMAT_VERSION), "name": name, "content_hash": digest,
-            "codec_name": codec_name, "codec_hash": codec_hash}
+    meta = {
+        "format": fmt,
+        "format_version": str(FORMAT_VERSION),
+        "name": name,
+        "content_hash": digest,
+        "codec_name": codec_name,
+        "codec_hash": codec_hash,
+    }
     if card is not None:
         meta["card"] = json.dumps(card, sort_keys=True, allow_nan=False)
     return meta
@@ -172,8 +178,9 @@ def _read(path: Path, fmt: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     if meta.get("format") != fmt:
         raise CheckpointError(f"{path}: not a {fmt} file (format={meta.get('format')!r})")
     if meta.get("format_version") != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path}: {fmt} format_version {meta.get('format_version')!r} is not supported; "
-                              "upgrade rvqgan")
+        raise CheckpointError(
+            f"{path}: {fmt} format_version {meta.get('format_version')!r} is not supported; upgrade rvqgan"
+        )
     for key in ("name", "content_hash", "codec_name", "codec_hash", "config"):
         if key not in meta:
             raise CheckpointError(f"{path}: corrupt: its metadata has no {key!r}")
@@ -198,10 +205,20 @@ def load_lm(path: str | os.PathLike) -> EntropyFile:
         raise CheckpointError(f"{path}: invalid code LM config: {exc}") from exc
     digest = content_hash(LM_FORMAT, to_dict(config), tensors)
     if digest != meta["content_hash"]:
-        raise CheckpointError(f"{path}: corrupt: its tensors hash to {digest[:16]}, the file says "
-                              f"{meta['content_hash'][:16]}; copy it again")
-    return EntropyFile("lm", IntegerLM(config, tensors), meta["name"], digest, meta["codec_name"],
-                       meta["codec_hash"], _json(path, meta, "card"), path)
+        raise CheckpointError(
+            f"{path}: corrupt: its tensors hash to {digest[:16]}, the file says "
+            f"{meta['content_hash'][:16]}; copy it again"
+        )
+    return EntropyFile(
+        "lm",
+        IntegerLM(config, tensors),
+        meta["name"],
+        digest,
+        meta["codec_name"],
+        meta["codec_hash"],
+        _json(path, meta, "card"),
+        path,
+    )
 
 
 def load_static(path: str | os.PathLike) -> EntropyFile:
@@ -218,8 +235,9 @@ def load_static(path: str | os.PathLike) -> EntropyFile:
         tables = StaticTables(tensors["frequencies"].astype(np.int64), config["floor"])
     except InputError as exc:
         raise CheckpointError(f"{path}: corrupt static tables: {exc}") from exc
-    return EntropyFile("static", tables, meta["name"], digest, meta["codec_name"], meta["codec_hash"],
-                       _json(path, meta, "card"), path)
+    return EntropyFile(
+        "static", tables, meta["name"], digest, meta["codec_name"], meta["codec_hash"], _json(path, meta, "card"), path
+    )
 
 
 @dataclass

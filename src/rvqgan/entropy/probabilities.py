@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rvqgan.entropy.fixed_point import EXP_MAX_INDEX, LOGIT_BITS, exp2_table
+from rvqgan.entropy.fixed_point import EXP_MAX_INDEX, LOGIT_BITS, clamp, exp2_table
 from rvqgan.errors import InputError
 
 PRECISION = 24
@@ -58,12 +58,11 @@ def _share(weights: np.ndarray, floor: int) -> np.ndarray:
     spare = TOTAL - size * floor
     if spare < 0:
         raise InputError(f"a floor of {floor} for {size} symbols exceeds the total {TOTAL}")
-    total = weights.sum(axis=-1, keepdims=True)
-    freqs = floor + (weights * spare) // total
-    remainder = TOTAL - freqs.sum(axis=-1, keepdims=True)
-    top = np.argmax(weights, axis=-1)[..., None]  # first index of the largest weight
-    np.put_along_axis(freqs, top, np.take_along_axis(freqs, top, axis=-1) + remainder, axis=-1)
-    return freqs
+    rows = weights.reshape(-1, size)
+    freqs = floor + (rows * spare) // rows.sum(axis=1, keepdims=True)
+    # The remainder (< size) goes to the first index of the largest weight.
+    freqs[np.arange(rows.shape[0]), rows.argmax(axis=1)] += TOTAL - freqs.sum(axis=1)
+    return freqs.reshape(weights.shape)
 
 
 def frequencies_from_logits(logits: np.ndarray, floor: int) -> np.ndarray:
@@ -80,7 +79,7 @@ def frequencies_from_logits(logits: np.ndarray, floor: int) -> np.ndarray:
     Returns:
         int64 ``[..., V]``: each row sums to ``TOTAL``, every entry ``>= floor``.
     """
-    z = np.clip(np.asarray(logits, dtype=np.int64), -LOGIT_CLAMP, LOGIT_CLAMP)
+    z = clamp(np.asarray(logits, dtype=np.int64), LOGIT_CLAMP)
     gap = np.minimum(z.max(axis=-1, keepdims=True) - z, EXP_MAX_INDEX)
     return _share(exp2_table()[gap], floor)
 
@@ -116,7 +115,8 @@ def quantize_logits(logits: np.ndarray) -> np.ndarray:
     Returns:
         int64, same shape.
     """
-    x = np.asarray(logits, dtype=np.float64) * (np.log2(np.e) * (1 << LOGIT_BITS))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is handled just below
+        x = np.asarray(logits, dtype=np.float64) * (np.log2(np.e) * (1 << LOGIT_BITS))
     x = np.nan_to_num(x, nan=-float(LOGIT_CLAMP), posinf=float(LOGIT_CLAMP), neginf=-float(LOGIT_CLAMP))
     return np.clip(np.round(x), -LOGIT_CLAMP, LOGIT_CLAMP).astype(np.int64)
 

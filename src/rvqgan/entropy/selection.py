@@ -55,7 +55,9 @@ def coder_for(
     return _coder(found, channels, n_codebooks), info
 
 
-def decoder_for(header: RvqHeader, codec: Any, entropy_model: EntropyFile | None = None) -> StaticCoder | LMCoder | None:
+def decoder_for(
+    header: RvqHeader, codec: Any, entropy_model: EntropyFile | None = None
+) -> StaticCoder | LMCoder | None:
     """The chunk decoder a file's header asks for, or ``None`` if the file is not entropy-coded.
 
     Raises:
@@ -65,7 +67,9 @@ def decoder_for(header: RvqHeader, codec: Any, entropy_model: EntropyFile | None
     info = header.entropy
     if info is None:
         return None
-    needed = f"{'code LM' if info.coding == 'lm' else 'static tables'} {info.model_name!r} (hash {info.model_hash[:16]})"
+    needed = (
+        f"{'code LM' if info.coding == 'lm' else 'static tables'} {info.model_name!r} (hash {info.model_hash[:16]})"
+    )
     if entropy_model is not None:
         found = entropy_model
     else:

@@ -109,10 +109,10 @@ class CodebookStep:
     """One codebook, precomputed for frame-rate use; time-major like the layers.
 
     Attributes:
-        in_weight, in_bias: the 1x1 projection down to ``codebook_dim``, as (D, d), (d,).
-        normed (Tensor | None): the L2-normalized codebook, transposed, (d, size), for
-            the cosine look-up, or ``None`` when the codebook has its own look-up rule
-            (the EMA variant, whose ``lookup`` is then called).
+        in_weight, in_bias: the 1x1 projection down to ``codebook_dim``, as (d, D), (d,).
+        normed (Tensor | None): the L2-normalized codebook (size, d) for the cosine
+            look-up, or ``None`` when the codebook has its own look-up rule (the EMA
+            variant, whose ``lookup`` is then called).
         outputs (Tensor): every code's contribution to the latent, ``out_proj(code)``,
             shape (size, D): a look-up replaces the embedding and the projection.
         module: the codebook module.
@@ -129,11 +129,11 @@ class CodebookStep:
         with torch.no_grad():
             table = q.codebook.weight.detach()
             # Only the paper's quantizer is known to look up by cosine; a subclass keeps its own rule.
-            normed = F.normalize(table, dim=-1).t().contiguous() if type(q) is VectorQuantizer else None
+            normed = F.normalize(table, dim=-1) if type(q) is VectorQuantizer else None
             out_bias = None if q.out_proj.bias is None else q.out_proj.bias.detach()
             outputs = F.linear(table, _weight(q.out_proj)[..., 0], out_bias)
         in_bias = None if q.in_proj.bias is None else q.in_proj.bias.detach()
-        return cls(_weight(q.in_proj)[..., 0].t().contiguous(), in_bias, normed, outputs.contiguous(), q)
+        return cls(_weight(q.in_proj)[..., 0].contiguous(), in_bias, normed, outputs.contiguous(), q)
 
     def lookup(self, z_e: torch.Tensor) -> torch.Tensor:
         """z_e (R, m, d) -> codes (R, m): the code of highest cosine similarity.

@@ -18,8 +18,7 @@ as the offline path and the ``.rvq`` format do: audio (B, C, n) gives codes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -188,7 +187,6 @@ class StreamingSession:
         return codes.to(device=self.device, dtype=torch.long)
 
     # -- steps --------------------------------------------------------------------------
-    @torch.no_grad()
     def encode_step(self, chunk: torch.Tensor) -> torch.Tensor:
         """Feed audio; get the code frames it completes.
 
@@ -203,7 +201,9 @@ class StreamingSession:
         self._check_open("encode_step")
         x = self._audio(chunk)
         self._encoded.samples += x.shape[1]
-        return self._encode(x)
+        with torch.inference_mode():
+            codes = self._encode(x)
+        return _plain(codes)
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         latent = self._encoder.step(x, self._encoder_state)  # (R, frames, D)
@@ -212,7 +212,6 @@ class StreamingSession:
             return torch.zeros(self.rows, self.n_quantizers, 0, dtype=torch.long, device=self.device)
         return self._quantizer.encode(latent, self.n_quantizers)
 
-    @torch.no_grad()
     def decode_step(self, codes: torch.Tensor) -> torch.Tensor:
         """Feed code frames; get their audio.
 
@@ -226,7 +225,9 @@ class StreamingSession:
         self._check_open("decode_step")
         codes = self._codes(codes)
         self._decoded.used = True
-        return self._decode(codes).reshape(self.batch_size, self.channels, -1)
+        with torch.inference_mode():
+            audio = self._decode(codes)
+        return _plain(audio).reshape(self.batch_size, self.channels, -1)
 
     def _decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (R, K', m) -> audio (R, 1, m * hop)."""
@@ -235,7 +236,6 @@ class StreamingSession:
             return torch.zeros(self.rows, 1, 0, dtype=self.dtype, device=self.device)
         return self._decoder.step(self._quantizer.decode(codes), self._decoder_state).transpose(1, 2)
 
-    @torch.no_grad()
     def flush(self) -> StreamTail:
         """End the stream: code the partial last frame and return what is still owed.
 
@@ -244,6 +244,12 @@ class StreamingSession:
         new stream (same batch size, channels and codebooks).
         """
         self._check_open("flush")
+        with torch.inference_mode():
+            codes, audio = self._tail()
+        self.reset()
+        return StreamTail(_plain(codes), _plain(audio).reshape(self.batch_size, self.channels, -1))
+
+    def _tail(self) -> tuple[torch.Tensor, torch.Tensor]:
         partial = self._encoded.samples % self.hop_length
         loopback = self._decoded.used and self._decoded.frames == self._encoded.frames
         if partial:
@@ -254,34 +260,57 @@ class StreamingSession:
         audio = torch.zeros(self.rows, 1, 0, dtype=self.dtype, device=self.device)
         if loopback and codes.shape[-1]:
             audio = self._decode(codes[:, : self._decoded.n_codebooks or codes.shape[1]])[..., :partial]
-        self.reset()
-        return StreamTail(codes, audio.reshape(self.batch_size, self.channels, -1))
+        return codes, audio
+
+
+def _plain(x: torch.Tensor) -> torch.Tensor:
+    """An ordinary tensor from one made under ``torch.inference_mode`` (which the steps
+    run in: it skips autograd's view and version bookkeeping, ~10 % of a frame's time),
+    so callers may modify results in place or use them with autograd."""
+    return x.clone() if x.is_inference() and not torch.is_inference_mode_enabled() else x
 
 
 _OPEN: ContextVar[tuple[StreamingSession, ...]] = ContextVar("rvqgan_open_streams", default=())
 
 
-@contextmanager
-def streaming(
-    model: Codec, batch_size: int = 1, *, channels: int = 1, n_quantizers: int | None = None
-) -> Iterator[StreamingSession]:
-    """Open a session that ``model.encode_step`` / ``decode_step`` / ``flush`` use until the block ends.
+class _OpenStream:
+    """The context of :func:`streaming`: registers the session on entry, closes it on exit."""
 
-    Raises:
-        StreamingError: the model is not causal, or already streams in this context.
-    """
+    def __init__(self, session: StreamingSession) -> None:
+        self.session = session
+
+    def __enter__(self) -> StreamingSession:
+        _refuse_nested(self.session.model)
+        _OPEN.set((*_OPEN.get(), self.session))
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        _OPEN.set(tuple(s for s in _OPEN.get() if s is not self.session))
+        self.session.close()
+
+
+def _refuse_nested(model: Codec) -> None:
     if any(s.model is model for s in _OPEN.get()):
         raise StreamingError(
             "this model is already streaming here (nested model.streaming()); to run two streams of one "
             "model side by side, create rvqgan.streaming.StreamingSession(model, ...) objects"
         )
-    session = StreamingSession(model, batch_size, channels=channels, n_quantizers=n_quantizers)
-    _OPEN.set((*_OPEN.get(), session))
-    try:
-        yield session
-    finally:
-        _OPEN.set(tuple(s for s in _OPEN.get() if s is not session))
-        session.close()
+
+
+def streaming(
+    model: Codec, batch_size: int = 1, *, channels: int = 1, n_quantizers: int | None = None
+) -> AbstractContextManager[StreamingSession]:
+    """A session that ``model.encode_step`` / ``decode_step`` / ``flush`` use inside the ``with`` block.
+
+    The checks run at once (not on entering the block), so a model that cannot stream
+    fails where ``streaming()`` is called.
+
+    Raises:
+        StreamingError: the model is not causal, or already streams in this context.
+        InputError: bad ``batch_size``, ``channels`` or ``n_quantizers``.
+    """
+    _refuse_nested(model)
+    return _OpenStream(StreamingSession(model, batch_size, channels=channels, n_quantizers=n_quantizers))
 
 
 def active_session(model: Codec, what: str) -> StreamingSession:

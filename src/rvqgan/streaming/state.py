@@ -21,7 +21,7 @@ class ConvState:
     start, ``left padding`` zeros at the start of a stream.
 
     Attributes:
-        buffer (Tensor): shape (R, C_in, n).
+        buffer (Tensor): shape (R, n, C_in), time-major like every signal in a stream.
     """
 
     buffer: torch.Tensor
@@ -31,13 +31,13 @@ class ConvState:
 class TransposedConvState:
     """The tail of a transposed convolution's last output, still owed to the next frame.
 
-    A frame of a kernel-``k``, stride-``s`` transposed convolution spans ``k`` samples;
-    the first ``s`` are complete once the frame arrives, the other ``k - s`` still need
-    the next frame's contribution. They wait here (without bias, added once at emission);
-    at the end of a stream they are discarded, as the causal layout trims them offline.
+    A frame of a kernel-``2s``, stride-``s`` transposed convolution spans ``2s`` samples;
+    the first ``s`` are complete once the frame arrives, the other ``s`` still need the
+    next frame's contribution. They wait here (without bias, added once at emission); at
+    the end of a stream they are discarded, as the causal layout trims them offline.
 
     Attributes:
-        overlap (Tensor): shape (R, C_out, kernel - stride).
+        overlap (Tensor): shape (R, 1, s, C_out): one frame's second half.
     """
 
     overlap: torch.Tensor
