@@ -19,15 +19,15 @@ THREADS = next((int(a.split("=")[1]) for a in sys.argv if a.startswith("--thread
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = str(THREADS)
 
-import time  # noqa: E402
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from rvqgan.entropy import CodeLM, CodeLMConfig  # noqa: E402
-from rvqgan.entropy.coder import LMCoder  # noqa: E402
-from rvqgan.entropy.export import export_lm  # noqa: E402
-from rvqgan.entropy.integer_lm import IntegerLM  # noqa: E402
+from rvqgan.entropy import CodeLM, CodeLMConfig
+from rvqgan.entropy.coder import LMCoder
+from rvqgan.entropy.export import export_lm
+from rvqgan.entropy.integer_lm import IntegerLM
 
 FRAME_RATE = 44100 / 512
 VARIANTS = {
@@ -58,8 +58,10 @@ def main() -> None:
         ended = time.perf_counter()
         size = sum(v.nbytes for v in tensors.values()) / 1e6
         params = sum(p.numel() for p in model.parameters()) / 1e6
-        print(f"| {name} | {params:.2f} M | {size:.1f} MB | x{seconds / (middle - began):.1f} "
-              f"| x{seconds / (ended - middle):.2f} |")
+        print(
+            f"| {name} | {params:.2f} M | {size:.1f} MB | x{seconds / (middle - began):.1f} "
+            f"| x{seconds / (ended - middle):.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -85,3 +85,12 @@ def test_payloads_that_do_not_belong_are_reported():
         coder.decode(KIND_STATIC, b"\x00\x00\x00\x00", 8)
     with pytest.raises(BitstreamError):
         coder.decode(KIND_STATIC, b"\x01\x02\x03", 8)
+
+
+def test_lm_chunks_are_bounded():
+    from rvqgan.entropy.coder import MAX_LM_CHUNK_FRAMES
+    from rvqgan.errors import InputError
+
+    coder = LMCoder(integer_lm(0), channels=1, n_codebooks=1)
+    with pytest.raises(InputError, match="at most"):
+        coder.encode(np.zeros((1, 1, MAX_LM_CHUNK_FRAMES + 1), dtype=np.int64))

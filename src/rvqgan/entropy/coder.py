@@ -21,7 +21,9 @@ the codes it conditions on. ANS is a stack, so the encoder pushes in reverse.
 
 from __future__ import annotations
 
-import constriction
+import functools
+from typing import Any
+
 import numpy as np
 
 from rvqgan.bitstream.layout import KIND_LM, KIND_STATIC
@@ -29,7 +31,25 @@ from rvqgan.entropy.integer_lm import IntegerLM
 from rvqgan.entropy.probabilities import TOTAL
 from rvqgan.errors import BitstreamError, InputError
 
-_ANS = constriction.stream.stack.AnsCoder
+
+@functools.cache
+def _constriction() -> Any:
+    """The ``constriction`` package, imported when coding first happens.
+
+    Lazy so that training a code LM (e.g. on a GPU machine without it) does not need it.
+    """
+    try:
+        import constriction
+    except ImportError as exc:
+        raise InputError("entropy coding needs the constriction package: pip install 'constriction>=0.4,<0.6'") from exc
+    return constriction
+
+
+def _ans(words: np.ndarray | None = None) -> Any:
+    coder = _constriction().stream.stack.AnsCoder
+    return coder() if words is None else coder(words)
+
+
 # Frames per encode_reverse call in LM coding: bounds the float64 table memory.
 _LM_BLOCK_FRAMES = 32
 # The encoder evaluates a whole chunk at once (attention scores [C, H, T, T]): chunks of
@@ -38,7 +58,7 @@ MAX_LM_CHUNK_FRAMES = 512
 
 
 def _model() -> object:
-    return constriction.stream.model.Categorical(perfect=False)
+    return _constriction().stream.model.Categorical(perfect=False)
 
 
 def _as_probabilities(freqs: np.ndarray) -> np.ndarray:
@@ -63,7 +83,7 @@ class _Decoder:
     def __init__(self, payload: bytes, where: str) -> None:
         self.where = where
         try:
-            self.coder = _ANS(_words(payload))
+            self.coder = _ans(_words(payload))
         except ValueError as exc:
             raise BitstreamError(f"{where}: entropy-coded payload is invalid ({exc})") from None
         self.model = _model()
@@ -106,13 +126,13 @@ class StaticCoder:
             raise BitstreamError(f"static tables {list(tables.shape)} cannot code {n_codebooks} codebooks")
         self.channels, self.n_codebooks = channels, n_codebooks
         self.models = [
-            constriction.stream.model.Categorical(_as_probabilities(tables[k])[0], perfect=False)
+            _constriction().stream.model.Categorical(_as_probabilities(tables[k])[0], perfect=False)
             for k in range(n_codebooks)
         ]
 
     def encode(self, codes: np.ndarray) -> bytes:
         """Payload for int codes ``[channels, n_codebooks, n]``."""
-        coder = _ANS()
+        coder = _ans()
         for k in reversed(range(self.n_codebooks)):
             coder.encode_reverse(np.ascontiguousarray(codes[:, k, :].reshape(-1), dtype=np.int32), self.models[k])
         return _payload(coder)
@@ -153,7 +173,7 @@ class LMCoder:
         freqs = self.lm.frequencies(codes)  # [C, T, n, V]
         symbols = np.ascontiguousarray(codes.transpose(2, 1, 0), dtype=np.int32)  # [T, n, C]: decode order
         freqs = freqs.transpose(1, 2, 0, 3)  # [T, n, C, V]
-        coder, model = _ANS(), _model()
+        coder, model = _ans(), _model()
         frames = codes.shape[2]
         for start in reversed(range(0, frames, _LM_BLOCK_FRAMES)):
             stop = min(frames, start + _LM_BLOCK_FRAMES)

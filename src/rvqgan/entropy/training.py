@@ -25,6 +25,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from rvqgan.checkpoint import load_model_file
 from rvqgan.config import to_dict
 from rvqgan.entropy.codes_cache import read_items, split_items, tokenize
 from rvqgan.entropy.export import export_lm
@@ -231,7 +232,6 @@ def train_lm(
         The exported models' card: steps, validation bits per code (float and integer
         model, per number of codebooks), paths and hashes.
     """
-    from rvqgan.api import load_model
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +241,7 @@ def train_lm(
     rng = np.random.default_rng(schedule.seed)
     log = RunLog(run_dir, echo)
     codec_path = codec_file(config.codec)
-    codec = load_model(codec_path)
+    codec = load_model_file(codec_path)  # not rvqgan.load_model: no audio or coder packages needed
     train_codes, valid_codes = load_codes(config, codec, run_dir, log)
     lm_config = config.model.for_codec(codec.n_codebooks, codec.codebook_size)
     model = CodeLM(lm_config).train()

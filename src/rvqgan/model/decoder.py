@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from rvqgan.model.encoder import DILATIONS
+from rvqgan.nn import tiled
 from rvqgan.nn.conv import WNConv1d, WNConvTranspose1d
 from rvqgan.nn.residual import ResidualUnit, conv_padding
 from rvqgan.nn.snake import make_activation
@@ -37,6 +38,14 @@ class DecoderBlock(nn.Module):
             x = unit(x)
         return x
 
+    def forward_tiled(self, x: torch.Tensor) -> torch.Tensor:
+        """Time-major inference (:mod:`rvqgan.nn.tiled`): x (L, C_in) -> (~L * stride, C_out)."""
+        x = tiled.conv_transpose(x, self.up, act=self.act)
+        spare = torch.empty_like(x)
+        for unit in self.res:
+            x, spare = tiled.residual_unit(x, unit, out=spare), x
+        return x
+
 
 class Decoder(nn.Module):
     """Latent (B, latent_dim, L) -> audio (B, 1, ~L * hop) in [-1, 1].
@@ -61,12 +70,24 @@ class Decoder(nn.Module):
         out_dim = dim // 2 ** len(rates)
         self.act = make_activation(activation, out_dim)
         self.conv_out = WNConv1d(out_dim, 1, 7, padding=conv_padding(7, 1, causal))
+        # As Encoder.tiled_inference: False forces the reference path.
+        self.tiled_inference = True
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z (Tensor): latent, shape (B, latent_dim, L) -> audio, shape (B, 1, samples(L))."""
+        if self.tiled_inference and tiled.applies(z):
+            return tiled.per_item(self.forward_tiled, z)
         x = self.conv_in(z)
         for block in self.blocks:
             x = block(x)
         return torch.tanh(self.conv_out(self.act(x)))
+
+    def forward_tiled(self, z: torch.Tensor) -> torch.Tensor:
+        """Time-major inference for one item: z (L, latent_dim) -> (samples(L), 1)."""
+        x = tiled.conv(z, self.conv_in)
+        for block in self.blocks:
+            x = block.forward_tiled(x)
+        return tiled.conv(x, self.conv_out, act=self.act).tanh_()
 
     def samples(self, frames: int) -> int:
         """Number of output samples for ``frames`` latent frames."""

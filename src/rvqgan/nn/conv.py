@@ -12,6 +12,8 @@ equally, a causal layout pads only on the left.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,6 +46,28 @@ class _WeightNorm(nn.Module):
         del self.weight_g
         self.weight = nn.Parameter(weight, requires_grad=False)
         self.folded = True
+
+    def packed_weight(self) -> torch.Tensor:
+        """The effective weight in the layout of the tiled CPU path (:mod:`rvqgan.nn.tiled`).
+
+        Computed once and cached on the layer (not a parameter or buffer, so the state
+        dict is unchanged); recomputed when a weight tensor is replaced, moved or
+        modified in place (its version counter moves). Costs one copy of the weight.
+        """
+        sources = (self.weight,) if self.folded else (self.weight_v, self.weight_g)
+        stamp = tuple((t.data_ptr(), t._version) for t in sources)
+        cached = self.__dict__.get("_packed")
+        if cached is not None:
+            refs, cached_stamp, packed = cached
+            if cached_stamp == stamp and all(ref() is t for ref, t in zip(refs, sources, strict=True)):
+                return packed
+        with torch.no_grad():
+            packed = self._pack(self.effective_weight().detach())
+        self.__dict__["_packed"] = (tuple(weakref.ref(t) for t in sources), stamp, packed)
+        return packed
+
+    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def set_plain_weight(self, weight: torch.Tensor) -> None:
         """Set (g, v) so that the effective weight equals ``weight`` (g = ||w||, v = w)."""
@@ -88,6 +112,10 @@ class WNConv1d(_WeightNorm):
         fan_in = in_channels * kernel_size
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-(fan_in**-0.5), fan_in**-0.5)) if bias else None
 
+    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
+        # (C_out, C_in, K) -> taps (K, C_in, C_out): tap k is a contiguous matrix for x @ W_k.
+        return weight.permute(2, 1, 0).contiguous()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (Tensor): shape (B, C_in, T) -> (B, C_out, T')."""
         left, right = self.padding
@@ -123,6 +151,15 @@ class WNConvTranspose1d(_WeightNorm):
         self._init_weight((in_channels, out_channels, kernel_size))
         fan_in = out_channels * kernel_size
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-(fan_in**-0.5), fan_in**-0.5)) if bias else None
+
+    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
+        # (C_in, C_out, K) -> (K // s, C_in, s * C_out): a frame's K outputs as K // s blocks of s
+        # samples, each block one matrix product (only K = 2s is used by the tiled path).
+        c_in, c_out, k = weight.shape
+        if k % self.stride:
+            return weight
+        s = self.stride
+        return weight.view(c_in, c_out, k // s, s).permute(2, 0, 3, 1).reshape(k // s, c_in, s * c_out).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (Tensor): shape (B, C_in, T) -> (B, C_out, T * stride + K - stride - trims)."""

@@ -30,6 +30,15 @@ class Snake(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return snake(x, self.alpha)
 
+    def channel_params(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``alpha`` and ``1 / (alpha + eps)``, each shape (C,), for time-major (T, C) signals.
+
+        The reciprocal is the reference's own expression, so time-major Snake
+        (:func:`rvqgan.nn.tiled.activate`) is bitwise identical to :func:`snake`.
+        """
+        alpha = self.alpha.detach().reshape(-1)
+        return alpha, (alpha + SNAKE_EPS).reciprocal()
+
 
 def make_activation(kind: str, channels: int) -> nn.Module:
     """``"snake"`` (the paper) or ``"relu"`` (the paper's ablation, as LeakyReLU 0.1)."""

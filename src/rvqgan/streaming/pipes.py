@@ -32,7 +32,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from rvqgan.audio import AudioWriter, Resampler, iter_audio_blocks, resampled_length
+from rvqgan.audio import AudioWriter, Resampler, audio_info, iter_audio_blocks, resampled_length
 from rvqgan.bitstream import RvqHeader, RvqReader, RvqWriter
 from rvqgan.checkpoint import model_hash
 from rvqgan.errors import BitstreamError, RvqganError
@@ -70,8 +70,6 @@ class _AudioSource:
             self.sample_rate, self.channels = self._wav.sample_rate, self._wav.channels
             self._blocks: Iterator[np.ndarray] | None = None
         else:
-            from rvqgan.audio import audio_info
-
             info = audio_info(source)
             self._wav, self.sample_rate, self.channels = None, info.sample_rate, info.channels
             self._blocks = iter_audio_blocks(source, None, block_seconds=model.hop_length / model.sample_rate)

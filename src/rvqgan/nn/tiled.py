@@ -1,0 +1,212 @@
+"""Time-major, tiled CPU inference through the generator's layers.
+
+Why. On a CPU the reference forward (one torch call per layer over the whole signal,
+channel-major) is held back by memory traffic more than by arithmetic: Snake makes
+five passes over a full (C, T) tensor, each allocating a new one, and a full tensor of a
+few seconds is far larger than the caches. On the 44.1 kHz model these passes were
+~30 % of the decode time, and elementwise work on a cache-sized tile runs ~10x faster
+than on a whole signal (``docs/speed.md``).
+
+How. Each item's signal is time-major, (T, C), so a stretch of time steps is a block of
+contiguous rows. Every layer is computed tile by tile along time: the tile's input
+rows, with the halo its kernel needs, go through the activation into a small scratch
+buffer that stays in cache, and the convolution is a few matrix products of that buffer
+with the kernel's taps, accumulated straight into the output rows::
+
+    conv, K taps, dilation d, stride 1:  out[t] = b + sum_k a[t - left + k*d] @ W_k
+    conv, K = 2s taps, stride s:         with a as rows of s samples (s*C wide),
+                                         out[t] = b + A[t] @ W_lo + A[t+1] @ W_hi
+    transposed conv, K = 2s, stride s:   block m of s outputs = b + a[m] @ W_lo + a[m-1] @ W_hi
+    residual unit:                       out = x + b2 + act2(conv1(act1(x))) @ W2, one pass a tile
+
+where ``a = act(x)`` with zeros outside the signal (the modules pad after their
+activation). Only a layer's input and output ever span the whole signal. The products
+are the convolutions' sums in another order, so outputs match the reference to float
+rounding (~1e-6 relative); the activation uses the reference's own operations and is
+bitwise identical.
+
+Weights are repacked once into the taps layout and cached on each layer
+(``packed_weight`` of the convolutions). Batches are run item by item: a CPU gains
+nothing from batching once a tile fills the matrix products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rvqgan.nn.conv import WNConv1d, WNConvTranspose1d
+from rvqgan.nn.snake import Snake
+
+# Floats in one scratch tile: 512 KiB, half of this machine's per-core L2 cache. Tiles
+# much smaller than this pay per-call overhead, larger ones fall out of cache (measured
+# in benchmarks/inference_speed.py --sweep-tiles).
+TILE_ELEMENTS = 1 << 17
+MIN_TILE_ROWS = 64
+
+
+def applies(x: torch.Tensor) -> bool:
+    """Whether the tiled path serves ``x``: float32 on the CPU, autograd and autocast off."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
+    )
+
+
+def tile_rows(width: int, tile_elements: int = TILE_ELEMENTS) -> int:
+    """Time steps per tile for rows ``width`` floats wide."""
+    return max(MIN_TILE_ROWS, tile_elements // max(width, 1))
+
+
+def per_item(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Run a time-major function on each item of a channel-major batch.
+
+    Args:
+        fn: maps (T, C) to (T', C').
+        x (Tensor): shape (B, C, T).
+
+    Returns:
+        Tensor: shape (B, C', T'), contiguous.
+    """
+    outs = [fn(item.t().contiguous()) for item in x]
+    return torch.stack([out.t() for out in outs])
+
+
+def activate(act: nn.Module | None, src: torch.Tensor, dst: torch.Tensor) -> None:
+    """``dst = act(src)`` for time-major rows (n, C); ``act`` is Snake, LeakyReLU or None."""
+    if act is None:
+        dst.copy_(src)
+    elif isinstance(act, Snake):
+        # The reference's operations in the same order, in place: bitwise identical.
+        alpha, inverse = act.channel_params()
+        torch.mul(src, alpha, out=dst)
+        dst.sin_()
+        dst.square_()
+        dst.mul_(inverse)
+        dst.add_(src)
+    elif isinstance(act, nn.LeakyReLU):
+        dst.copy_(src)
+        F.leaky_relu_(dst, act.negative_slope)
+    else:
+        dst.copy_(act(src))
+
+
+def _window(x: torch.Tensor, act: nn.Module | None, start: int, length: int, scratch: torch.Tensor) -> torch.Tensor:
+    """``act(x)[start : start + length]`` in ``scratch``, zeros where the rows fall outside ``x``."""
+    buf = scratch[:length]
+    lo, hi = max(start, 0), min(start + length, x.shape[0])
+    if lo >= hi:
+        return buf.zero_()
+    if lo > start:
+        buf[: lo - start].zero_()
+    if hi < start + length:
+        buf[hi - start :].zero_()
+    activate(act, x[lo:hi], buf[lo - start : hi - start])
+    return buf
+
+
+def _products(out: torch.Tensor, bias: torch.Tensor | None, pieces: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """``out = bias + sum(a @ w for a, w in pieces)``, accumulated in place."""
+    first, weight = pieces[0]
+    if bias is None:
+        torch.mm(first, weight, out=out)
+    else:
+        torch.addmm(bias, first, weight, out=out)
+    for a, w in pieces[1:]:
+        out.addmm_(a, w)
+
+
+def conv_supported(layer: WNConv1d) -> bool:
+    """Stride 1 with any kernel and dilation, or stride s with a kernel that is a multiple of s."""
+    return layer.stride == 1 or (layer.dilation == 1 and layer.kernel_size % layer.stride == 0)
+
+
+def conv(x: torch.Tensor, layer: WNConv1d, act: nn.Module | None = None) -> torch.Tensor:
+    """``layer(act(x))`` time-major: x (T, C_in) -> (T_out, C_out), as the module with its padding."""
+    if not conv_supported(layer):
+        return _reference(lambda y: layer(act(y) if act is not None else y), x)
+    length, c_in = x.shape
+    k, s, d = layer.kernel_size, layer.stride, layer.dilation
+    left, right = layer.padding
+    t_out = (length + left + right - d * (k - 1) - 1) // s + 1
+    groups, step = k // s, (d if s == 1 else 1)  # taps per product, row offset between them
+    taps = layer.packed_weight().view(groups, s * c_in, -1)  # (groups, s*C_in, C_out)
+    out = x.new_empty(max(t_out, 0), taps.shape[-1])
+    n_tile = tile_rows(max(s * c_in, taps.shape[-1]))
+    halo = (groups - 1) * step
+    scratch = x.new_empty((min(n_tile, max(t_out, 1)) + halo) * s, c_in)
+    for t0 in range(0, t_out, n_tile):
+        n = min(n_tile, t_out - t0)
+        rows = n + halo
+        win = _window(x, act, t0 * s - left, rows * s, scratch).view(rows, s * c_in)
+        _products(out[t0 : t0 + n], layer.bias, [(win[g * step : g * step + n], taps[g]) for g in range(groups)])
+    return out
+
+
+def conv_transpose(x: torch.Tensor, layer: WNConvTranspose1d, act: nn.Module | None = None) -> torch.Tensor:
+    """``layer(act(x))`` time-major: x (L, C_in) -> ((L + 1) * s - trims, C_out); kernel 2s."""
+    s = layer.stride
+    if layer.kernel_size != 2 * s:
+        return _reference(lambda y: layer(act(y) if act is not None else y), x)
+    length, c_in = x.shape
+    taps = layer.packed_weight()  # (2, C_in, s*C_out): block m gets a[m] @ taps[0] + a[m-1] @ taps[1]
+    width = taps.shape[-1]
+    full = x.new_empty(length + 1, width)
+    bias = layer.bias.repeat(s) if layer.bias is not None else None
+    n_tile = tile_rows(max(c_in, width))
+    scratch = x.new_empty(min(n_tile, length + 1) + 1, c_in)
+    for m0 in range(0, length + 1, n_tile):
+        m1 = min(length + 1, m0 + n_tile)
+        a0, a1 = max(m0 - 1, 0), min(m1, length)  # input rows this tile reads
+        win = scratch[: a1 - a0]
+        activate(act, x[a0:a1], win)
+        y = full[m0:m1]
+        if bias is None:
+            y.zero_()
+        else:
+            y.copy_(bias.expand_as(y))
+        if a1 > m0:  # blocks m0..a1-1 from a[m]
+            y[: a1 - m0].addmm_(win[m0 - a0 : a1 - a0], taps[0])
+        first = max(m0, 1)
+        if m1 > first:  # blocks first..m1-1 from a[m-1]
+            y[first - m0 :].addmm_(win[first - 1 - a0 : m1 - 1 - a0], taps[1])
+    left, right = layer.trim
+    samples = full.view((length + 1) * s, -1)
+    return samples[left : samples.shape[0] - right]
+
+
+def residual_unit(x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = None) -> torch.Tensor:
+    """A :class:`~rvqgan.nn.ResidualUnit` time-major, one pass per tile: x (T, C) -> ``out`` (T, C).
+
+    ``out`` (optional, not ``x``) is written and returned; the hidden signal never leaves the tile.
+    """
+    conv1, conv2 = unit.conv1, unit.conv2
+    if not (conv_supported(conv1) and conv1.stride == 1 and conv2.kernel_size == 1 and conv2.stride == 1):
+        return _reference(unit, x)
+    length, channels = x.shape
+    out = torch.empty_like(x) if out is None else out
+    left, right = conv1.padding
+    d = conv1.dilation
+    taps1, taps2 = conv1.packed_weight(), conv2.packed_weight()[0]
+    n_tile = min(tile_rows(channels), max(length, 1))
+    scratch = x.new_empty(n_tile + left + right, channels)
+    hidden, activated = x.new_empty(n_tile, channels), x.new_empty(n_tile, channels)
+    for t0 in range(0, length, n_tile):
+        n = min(n_tile, length - t0)
+        win = _window(x, unit.act1, t0 - left, n + left + right, scratch)
+        h, a, o = hidden[:n], activated[:n], out[t0 : t0 + n]
+        _products(h, conv1.bias, [(win[i * d : i * d + n], taps1[i]) for i in range(conv1.kernel_size)])
+        activate(unit.act2, h, a)
+        _products(o, conv2.bias, [(a, taps2)])
+        o.add_(x[t0 : t0 + n])
+    return out
+
+
+def _reference(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Fallback for a layout the tiled kernels do not cover: the module itself, channel-major."""
+    return module(x.t().unsqueeze(0))[0].t().contiguous()
