@@ -153,6 +153,9 @@ class IntegerLM:
             else None
         )
         self.heads = [QLinear(tensors, f"heads.{i}", d, v) for i in range(k)]
+        # EnCodec's layout (no same-frame input, no depth block): every head reads the same
+        # state, so the decoder runs them as one product per frame.
+        self.fused_heads = QLinear.fused(self.heads) if not config.same_frame and not config.depth_dim else None
 
     # -- pieces shared by both ways of evaluating ---------------------------------------
 
@@ -268,6 +271,7 @@ class FrameDecoder:
         self.cache: list[tuple[np.ndarray, np.ndarray]] = []  # per layer: keys, values [B, H, W, Dh]
         self.state: np.ndarray | None = None
         self.pending = 0  # next codebook expected by push()
+        self.frame_logits: np.ndarray | None = None  # [B, n, V] when the heads run fused
 
     def start_frame(self) -> None:
         """Advance the transformer by one frame (after all codes of the previous one)."""
@@ -292,11 +296,17 @@ class FrameDecoder:
             x = lm._feed_forward(layer, x)
         self.state = x[:, 0]
         self.pending = 0
+        if lm.fused_heads is not None:
+            size = lm.config.codebook_size
+            logits = lm.fused_heads(layer_norm(self.state, lm.eps))
+            self.frame_logits = logits[:, : self.n * size].reshape(self.batch, self.n, size)
 
     def frequencies(self, k: int) -> np.ndarray:
         """Tables ``[batch, V]`` of codebook ``k`` of the current frame."""
         if self.state is None or k != self.pending:
             raise InputError(f"frequencies({k}) out of order: expected codebook {self.pending} after start_frame()")
+        if self.frame_logits is not None:
+            return frequencies_from_logits(self.frame_logits[:, k], self.lm.floor)
         return frequencies_from_logits(self.lm.codebook_logits(self.state, k), self.lm.floor)
 
     def push(self, k: int, code: np.ndarray) -> None:
