@@ -76,7 +76,7 @@ def sustained_rates(threads: int, repeats: int = 5) -> dict[str, float]:
 def _models(args: argparse.Namespace):
     if args.model == "full":
         codec, dac_model = full_pair()
-        return codec, dac_model, "44.1 kHz paper model (DacConfig() defaults), random weights"
+        return codec, dac_model, "44.1 kHz paper model (DacConfig(sampling_rate=44100)), random weights"
     return default_pair(args.weights)
 
 

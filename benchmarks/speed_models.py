@@ -1,7 +1,8 @@
 """Models, signals and operation counts shared by the inference speed benchmarks.
 
 * :func:`full_pair`: transformers' ``DacModel`` at its ``DacConfig()`` defaults (the
-  44.1 kHz paper model, 76.7 M parameters) with random weights, and the rvqgan
+  paper's layout, 76.7 M parameters; ``sampling_rate`` set to 44100, which only names
+  the rate: the class's default says 16000 for the same layers) with random weights, and the rvqgan
   ``Codec`` carrying exactly the same weights (folded; bitwise the same tensors).
 * :func:`default_pair`: the bundled default model (or, until it is bundled, the
   architecture of its recipe ``configs/default_cpu.yaml`` with random weights) and a
@@ -49,7 +50,7 @@ def full_pair(seed: int = 0) -> tuple[Codec, torch.nn.Module]:
     from transformers import DacConfig, DacModel
 
     torch.manual_seed(seed)
-    dac_model = DacModel(DacConfig()).eval()
+    dac_model = DacModel(DacConfig(sampling_rate=44100)).eval()
     _randomize_alphas(dac_model, seed)
     return carry_exact(from_hf(dac_model), dac_model), dac_model
 

@@ -3,8 +3,11 @@
 ``encode_stream`` / ``decode_stream`` take and yield chunks (generators) and give the
 same codes and audio as one whole-file call, with the output length equal to the input
 length; ``encode_long`` / ``decode_long`` wrap them for arrays already in memory.
+``encode_batch`` / ``decode_batch`` code many files of different lengths at once
+(padded batches with padding masks), each exactly as coding it alone.
 """
 
+from rvqgan.inference.batched import DEFAULT_BATCH_SIZE, decode_batch, encode_batch
 from rvqgan.inference.chunked import (
     DEFAULT_CHUNK_FRAMES,
     decode_long,
@@ -16,11 +19,14 @@ from rvqgan.inference.chunked import (
 from rvqgan.inference.receptive import Context, decoder_context, encoder_context
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHUNK_FRAMES",
     "Context",
+    "decode_batch",
     "decode_long",
     "decode_stream",
     "decoder_context",
+    "encode_batch",
     "encode_long",
     "encode_stream",
     "encoder_context",

@@ -12,8 +12,6 @@ equally, a causal layout pads only on the left.
 
 from __future__ import annotations
 
-import weakref
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,36 +35,35 @@ class _WeightNorm(nn.Module):
         return torch._weight_norm(self.weight_v, self.weight_g, 0)
 
     def fold(self) -> None:
-        """Replace (g, v) by the plain weight they define; irreversible on this module."""
+        """Replace (g, v) by the plain weight they define; irreversible on this module.
+
+        The folded weight has the usual shape and values but is laid out in memory as
+        its kernel taps, (K, C_in, C_out) contiguous (see :meth:`taps`), so that the
+        tiled CPU path (:mod:`rvqgan.nn.tiled`) uses it without a copy. Saving,
+        hashing and ``load_state_dict`` see an ordinary tensor.
+        """
         if self.folded:
             return
         with torch.no_grad():
-            weight = self.effective_weight().detach().clone()
+            weight = self._taps_view(self.effective_weight().detach()).contiguous()
         del self.weight_v
         del self.weight_g
-        self.weight = nn.Parameter(weight, requires_grad=False)
+        self.weight = nn.Parameter(self._from_taps(weight), requires_grad=False)
         self.folded = True
 
-    def packed_weight(self) -> torch.Tensor:
-        """The effective weight in the layout of the tiled CPU path (:mod:`rvqgan.nn.tiled`).
+    def taps(self) -> torch.Tensor:
+        """The effective weight as K matrices, shape (K, C_in, C_out), contiguous.
 
-        Computed once and cached on the layer (not a parameter or buffer, so the state
-        dict is unchanged); recomputed when a weight tensor is replaced, moved or
-        modified in place (its version counter moves). Costs one copy of the weight.
+        Tap k maps input channels to output channels (``x @ taps[k]`` for time-major x).
+        A view for a folded layer; otherwise computed on each call.
         """
-        sources = (self.weight,) if self.folded else (self.weight_v, self.weight_g)
-        stamp = tuple((t.data_ptr(), t._version) for t in sources)
-        cached = self.__dict__.get("_packed")
-        if cached is not None:
-            refs, cached_stamp, packed = cached
-            if cached_stamp == stamp and all(ref() is t for ref, t in zip(refs, sources, strict=True)):
-                return packed
-        with torch.no_grad():
-            packed = self._pack(self.effective_weight().detach())
-        self.__dict__["_packed"] = (tuple(weakref.ref(t) for t in sources), stamp, packed)
-        return packed
+        taps = self._taps_view(self.effective_weight().detach())
+        return taps if taps.is_contiguous() else taps.contiguous()
 
-    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
+    def _taps_view(self, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _from_taps(self, taps: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def set_plain_weight(self, weight: torch.Tensor) -> None:
@@ -112,9 +109,11 @@ class WNConv1d(_WeightNorm):
         fan_in = in_channels * kernel_size
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-(fan_in**-0.5), fan_in**-0.5)) if bias else None
 
-    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
-        # (C_out, C_in, K) -> taps (K, C_in, C_out): tap k is a contiguous matrix for x @ W_k.
-        return weight.permute(2, 1, 0).contiguous()
+    def _taps_view(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight.permute(2, 1, 0)  # (C_out, C_in, K) -> (K, C_in, C_out)
+
+    def _from_taps(self, taps: torch.Tensor) -> torch.Tensor:
+        return taps.permute(2, 1, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (Tensor): shape (B, C_in, T) -> (B, C_out, T')."""
@@ -152,14 +151,11 @@ class WNConvTranspose1d(_WeightNorm):
         fan_in = out_channels * kernel_size
         self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-(fan_in**-0.5), fan_in**-0.5)) if bias else None
 
-    def _pack(self, weight: torch.Tensor) -> torch.Tensor:
-        # (C_in, C_out, K) -> (K // s, C_in, s * C_out): a frame's K outputs as K // s blocks of s
-        # samples, each block one matrix product (only K = 2s is used by the tiled path).
-        c_in, c_out, k = weight.shape
-        if k % self.stride:
-            return weight
-        s = self.stride
-        return weight.view(c_in, c_out, k // s, s).permute(2, 0, 3, 1).reshape(k // s, c_in, s * c_out).contiguous()
+    def _taps_view(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight.permute(2, 0, 1)  # (C_in, C_out, K) -> (K, C_in, C_out)
+
+    def _from_taps(self, taps: torch.Tensor) -> torch.Tensor:
+        return taps.permute(1, 2, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (Tensor): shape (B, C_in, T) -> (B, C_out, T * stride + K - stride - trims)."""

@@ -16,7 +16,7 @@ with the kernel's taps, accumulated straight into the output rows::
     conv, K taps, dilation d, stride 1:  out[t] = b + sum_k a[t - left + k*d] @ W_k
     conv, K = 2s taps, stride s:         with a as rows of s samples (s*C wide),
                                          out[t] = b + A[t] @ W_lo + A[t+1] @ W_hi
-    transposed conv, K = 2s, stride s:   block m of s outputs = b + a[m] @ W_lo + a[m-1] @ W_hi
+    transposed conv, K = 2s, stride s:   output m*s + j = b + a[m] @ W_j + a[m-1] @ W_(s+j)
     residual unit:                       out = x + b2 + act2(conv1(act1(x))) @ W2, one pass a tile
 
 where ``a = act(x)`` with zeros outside the signal (the modules pad after their
@@ -25,9 +25,10 @@ are the convolutions' sums in another order, so outputs match the reference to f
 rounding (~1e-6 relative); the activation uses the reference's own operations and is
 bitwise identical.
 
-Weights are repacked once into the taps layout and cached on each layer
-(``packed_weight`` of the convolutions). Batches are run item by item: a CPU gains
-nothing from batching once a tile fills the matrix products.
+The taps W_k are the layers' ``taps()``: views of a folded weight, which
+``fold_weight_norm`` lays out that way (an unfolded layer computes them on each call,
+~0.3 s for the whole 44.1 kHz decoder). Batches run item by item: a CPU gains nothing
+from batching once a tile fills the matrix products.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def conv(x: torch.Tensor, layer: WNConv1d, act: nn.Module | None = None) -> torc
     left, right = layer.padding
     t_out = (length + left + right - d * (k - 1) - 1) // s + 1
     groups, step = k // s, (d if s == 1 else 1)  # taps per product, row offset between them
-    taps = layer.packed_weight().view(groups, s * c_in, -1)  # (groups, s*C_in, C_out)
+    taps = layer.taps().view(groups, s * c_in, -1)  # (groups, s*C_in, C_out): s taps per product
     out = x.new_empty(max(t_out, 0), taps.shape[-1])
     n_tile = tile_rows(max(s * c_in, taps.shape[-1]))
     halo = (groups - 1) * step
@@ -158,11 +159,10 @@ def conv_transpose(x: torch.Tensor, layer: WNConvTranspose1d, act: nn.Module | N
     if layer.kernel_size != 2 * s:
         return _reference(lambda y: layer(act(y) if act is not None else y), x)
     length, c_in = x.shape
-    taps = layer.packed_weight()  # (2, C_in, s*C_out): block m gets a[m] @ taps[0] + a[m-1] @ taps[1]
-    width = taps.shape[-1]
-    full = x.new_empty(length + 1, width)
-    bias = layer.bias.repeat(s) if layer.bias is not None else None
-    n_tile = tile_rows(max(c_in, width))
+    taps = layer.taps()  # (2s, C_in, C_out)
+    c_out = taps.shape[-1]
+    full = x.new_empty(length + 1, s, c_out)  # block m holds outputs m*s .. m*s + s - 1
+    n_tile = tile_rows(max(c_in, s * c_out))
     scratch = x.new_empty(min(n_tile, length + 1) + 1, c_in)
     for m0 in range(0, length + 1, n_tile):
         m1 = min(length + 1, m0 + n_tile)
@@ -170,17 +170,18 @@ def conv_transpose(x: torch.Tensor, layer: WNConvTranspose1d, act: nn.Module | N
         win = scratch[: a1 - a0]
         activate(act, x[a0:a1], win)
         y = full[m0:m1]
-        if bias is None:
+        if layer.bias is None:
             y.zero_()
         else:
-            y.copy_(bias.expand_as(y))
-        if a1 > m0:  # blocks m0..a1-1 from a[m]
-            y[: a1 - m0].addmm_(win[m0 - a0 : a1 - a0], taps[0])
+            y.copy_(layer.bias.expand_as(y))
         first = max(m0, 1)
-        if m1 > first:  # blocks first..m1-1 from a[m-1]
-            y[first - m0 :].addmm_(win[first - 1 - a0 : m1 - 1 - a0], taps[1])
+        for j in range(s):  # y[:, j] is a strided matrix (row stride s*C_out): BLAS writes it in place
+            if a1 > m0:  # blocks m0..a1-1 from a[m]
+                y[: a1 - m0, j].addmm_(win[m0 - a0 : a1 - a0], taps[j])
+            if m1 > first:  # blocks first..m1-1 from a[m-1]
+                y[first - m0 :, j].addmm_(win[first - 1 - a0 : m1 - 1 - a0], taps[s + j])
     left, right = layer.trim
-    samples = full.view((length + 1) * s, -1)
+    samples = full.view((length + 1) * s, c_out)
     return samples[left : samples.shape[0] - right]
 
 
@@ -196,7 +197,7 @@ def residual_unit(x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = N
     out = torch.empty_like(x) if out is None else out
     left, right = conv1.padding
     d = conv1.dilation
-    taps1, taps2 = conv1.packed_weight(), conv2.packed_weight()[0]
+    taps1, taps2 = conv1.taps(), conv2.taps()[0]
     n_tile = min(tile_rows(channels), max(length, 1))
     scratch = x.new_empty(n_tile + left + right, channels)
     hidden, activated = x.new_empty(n_tile, channels), x.new_empty(n_tile, channels)
