@@ -90,13 +90,19 @@ def _randomize_alphas(model: torch.nn.Module, seed: int) -> None:
 
 
 def test_signal(seconds: float, sample_rate: int, hop: int, seed: int = 0) -> torch.Tensor:
-    """Tones gliding over noise, (1, 1, T) float32, T a whole number of hops (no padding)."""
+    """Tones gliding over noise, (1, 1, T) float32, T a whole number of hops (no padding).
+
+    Made one second at a time, so that a long signal costs no float64 temporaries.
+    """
     length = max(hop, int(seconds * sample_rate) // hop * hop)
-    t = np.arange(length) / sample_rate
+    out = np.empty(length, dtype=np.float32)
     rng = np.random.default_rng(seed)
-    x = 0.3 * np.sin(2 * np.pi * (220 + 60 * np.sin(2 * np.pi * 0.3 * t)) * t)
-    x += 0.1 * np.sin(2 * np.pi * 3300 * t) * (np.sin(2 * np.pi * 2 * t) > 0) + 0.02 * rng.standard_normal(length)
-    return torch.from_numpy(x.astype(np.float32)).view(1, 1, -1)
+    for start in range(0, length, sample_rate):
+        t = np.arange(start, min(length, start + sample_rate)) / sample_rate
+        x = 0.3 * np.sin(2 * np.pi * (220 + 60 * np.sin(2 * np.pi * 0.3 * t)) * t)
+        x += 0.1 * np.sin(2 * np.pi * 3300 * t) * (np.sin(2 * np.pi * 2 * t) > 0) + 0.02 * rng.standard_normal(t.size)
+        out[start : start + t.size] = x
+    return torch.from_numpy(out).view(1, 1, -1)
 
 
 @dataclass(frozen=True)

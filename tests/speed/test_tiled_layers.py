@@ -11,11 +11,13 @@ from rvqgan.nn.residual import conv_padding
 from rvqgan.nn.snake import snake
 
 
-@pytest.fixture(autouse=True)
-def small_tiles(monkeypatch):
-    """Tiles of a few rows, so that short signals cross many tile boundaries."""
+@pytest.fixture(autouse=True, params=["one thread", "several threads"])
+def small_tiles(request, monkeypatch):
+    """Tiles of a few rows, so that short signals cross many tile boundaries; both product modes."""
     monkeypatch.setattr(tiled, "TILE_ELEMENTS", 96)
+    monkeypatch.setattr(tiled, "PARALLEL_TILE_ELEMENTS", 150)
     monkeypatch.setattr(tiled, "MIN_TILE_ROWS", 5)
+    monkeypatch.setattr(tiled, "parallel", lambda: request.param == "several threads")
 
 
 def _randomized(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -134,3 +136,10 @@ def test_tiled_path_only_without_autograd() -> None:
         assert not tiled.applies(x.double())
     with torch.enable_grad():
         assert not tiled.applies(x)
+
+
+def test_tile_rows_follow_the_constants(monkeypatch) -> None:
+    monkeypatch.setattr(tiled, "parallel", lambda: False)
+    assert tiled.tile_rows(4) == 24 and tiled.tile_rows(1000) == 5
+    monkeypatch.setattr(tiled, "parallel", lambda: True)
+    assert tiled.tile_rows(5) == 30

@@ -29,11 +29,14 @@ def _set_tiled(model: Codec, on: bool) -> None:
     model.encoder.tiled_inference = model.decoder.tiled_inference = on
 
 
+@pytest.mark.parametrize("several_threads", [False, True])
 @pytest.mark.parametrize("fold", [True, False])
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_encode_decode_match_reference(layout: str, fold: bool, monkeypatch) -> None:
+def test_encode_decode_match_reference(layout: str, fold: bool, several_threads: bool, monkeypatch) -> None:
     monkeypatch.setattr(tiled, "TILE_ELEMENTS", 512)  # several tiles per layer
+    monkeypatch.setattr(tiled, "PARALLEL_TILE_ELEMENTS", 1024)
     monkeypatch.setattr(tiled, "MIN_TILE_ROWS", 16)
+    monkeypatch.setattr(tiled, "parallel", lambda: several_threads)
     model = _model(layout, fold)
     audio = 0.5 * torch.randn(2, 1, 7 * model.hop_length + 123)
     _set_tiled(model, False)

@@ -42,10 +42,15 @@ from torch import nn
 from rvqgan.nn.conv import WNConv1d, WNConvTranspose1d
 from rvqgan.nn.snake import Snake
 
-# Floats in one scratch tile: 512 KiB, half of this machine's per-core L2 cache. Tiles
-# much smaller than this pay per-call overhead, larger ones fall out of cache (measured
-# in benchmarks/inference_speed.py --sweep-tiles).
+# Floats in one scratch tile on one thread: 512 KiB, half of a per-core L2 cache. With
+# several threads every torch call forks and joins the thread team, and on a loaded
+# machine a descheduled thread stalls each join, so there tiles are 8x larger (4 MiB,
+# still within L3) and a convolution's taps are gathered into one product (im2col)
+# instead of one product per tap: fewer, larger calls (docs/speed.md).
 TILE_ELEMENTS = 1 << 17
+PARALLEL_TILE_ELEMENTS = 1 << 20
+# Below this many rows a product runs far from the machine's rate, and wide layers
+# would re-read their weights once per tile.
 MIN_TILE_ROWS = 256
 
 
@@ -59,9 +64,15 @@ def applies(x: torch.Tensor) -> bool:
     )
 
 
-def tile_rows(width: int, tile_elements: int = TILE_ELEMENTS) -> int:
+def parallel() -> bool:
+    """Whether torch runs several intra-op threads (see the tile constants)."""
+    return torch.get_num_threads() > 1
+
+
+def tile_rows(width: int) -> int:
     """Time steps per tile for rows ``width`` floats wide."""
-    return max(MIN_TILE_ROWS, tile_elements // max(width, 1))
+    elements = PARALLEL_TILE_ELEMENTS if parallel() else TILE_ELEMENTS
+    return max(MIN_TILE_ROWS, elements // max(width, 1))
 
 
 def per_item(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -111,19 +122,31 @@ def _window(x: torch.Tensor, act: nn.Module | None, start: int, length: int, scr
     return buf
 
 
-def _products(out: torch.Tensor, bias: torch.Tensor | None, pieces: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """``out = bias + sum(a @ w for a, w in pieces)``, accumulated in place.
+def _products(
+    out: torch.Tensor, bias: torch.Tensor | None, win: torch.Tensor, taps: torch.Tensor, step: int
+) -> None:
+    """``out = bias + sum_g win[g*step : g*step + n] @ taps[g]``, n = rows of ``out``.
 
-    The bias is copied in first and every product accumulated with ``addmm_``: measured
-    ~1.8x faster per call than ``addmm(bias, a, w, out=out)`` (which broadcasts the bias
-    through a slower path) and than ``mm`` followed by a bias pass.
+    Args:
+        out (Tensor): (n, C_out), written in place.
+        win (Tensor): (n + (G-1)*step, W) contiguous rows.
+        taps (Tensor): (G, W, C_out) contiguous.
+
+    One thread: the bias is copied in and each product accumulated with ``addmm_``
+    (measured ~1.8x faster per call than ``addmm(bias, ...)``). Several threads: the
+    shifted windows are gathered into one (n, G*W) matrix and multiplied once.
     """
+    n, groups, width = out.shape[0], taps.shape[0], win.shape[1]
     if bias is None:
         out.zero_()
     else:
         out.copy_(bias.expand_as(out))
-    for a, w in pieces:
-        out.addmm_(a, w)
+    if groups > 1 and parallel():
+        gathered = win.as_strided((n, groups, width), (width, step * width, 1)).reshape(n, groups * width)
+        out.addmm_(gathered, taps.view(groups * width, -1))
+        return
+    for g in range(groups):
+        out.addmm_(win[g * step : g * step + n], taps[g])
 
 
 def conv_supported(layer: WNConv1d) -> bool:
@@ -149,7 +172,7 @@ def conv(x: torch.Tensor, layer: WNConv1d, act: nn.Module | None = None) -> torc
         n = min(n_tile, t_out - t0)
         rows = n + halo
         win = _window(x, act, t0 * s - left, rows * s, scratch).view(rows, s * c_in)
-        _products(out[t0 : t0 + n], layer.bias, [(win[g * step : g * step + n], taps[g]) for g in range(groups)])
+        _products(out[t0 : t0 + n], layer.bias, win, taps, step)
     return out
 
 
@@ -205,7 +228,7 @@ def residual_unit(x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = N
         n = min(n_tile, length - t0)
         win = _window(x, unit.act1, t0 - left, n + left + right, scratch)
         h, a, o = hidden[:n], activated[:n], out[t0 : t0 + n]
-        _products(h, conv1.bias, [(win[i * d : i * d + n], taps1[i]) for i in range(conv1.kernel_size)])
+        _products(h, conv1.bias, win, taps1, d)
         activate(unit.act2, h, a)
         if conv2.bias is None:
             o.copy_(x[t0 : t0 + n])
