@@ -16,7 +16,8 @@ DEFAULT_MODEL = "default"
 
 def available_models() -> list[str]:
     """Names of the bundled models, sorted."""
-    return sorted(path.stem for path in MODELS_DIR.glob("*.safetensors"))
+    # Entropy-model sidecars (NAME.lm / NAME.static) sit beside their codec: not models.
+    return sorted(path.stem for path in MODELS_DIR.glob("*.safetensors") if "." not in path.stem)
 
 
 def bundled_path(name: str) -> Path:
