@@ -223,13 +223,21 @@ def decompress(
         )
         chunks = (torch.from_numpy(codes) for codes in reader)
         audio = decode_stream(model, chunks, length=model_length, device=device)
-        resampler = Resampler(model.sample_rate, header.original_sample_rate, header.channels, length=original_length)
-        with AudioWriter(output_path, header.original_sample_rate, header.channels, overwrite=overwrite) as writer:
-            for block in audio:
-                writer.write(resampler.process(block.numpy()))
-            writer.write(resampler.flush())
-            length = writer.frames_written
+        length = _write_audio(audio, output_path, header, model.sample_rate, original_length, overwrite)
     return DecompressResult(Path(output_path), header.original_sample_rate, header.channels, length)
+
+
+def _write_audio(
+    audio, output_path: PathLike, header: RvqHeader, model_rate: int, original_length: int | None, overwrite: bool
+) -> int:
+    """Write decoded blocks [C, n] at ``model_rate`` to ``output_path`` at the file's original
+    rate and length (the file appears only when complete); returns the samples written."""
+    resampler = Resampler(model_rate, header.original_sample_rate, header.channels, length=original_length)
+    with AudioWriter(output_path, header.original_sample_rate, header.channels, overwrite=overwrite) as writer:
+        for block in audio:
+            writer.write(resampler.process(block.numpy()))
+        writer.write(resampler.flush())
+        return writer.frames_written
 
 
 def _salvaged(
@@ -267,12 +275,7 @@ def _salvaged(
         model_length = frames_total * hop
     runs = _decoded_runs(found, decoder, problems)
     audio = _assemble(model, runs, header.channels, model_length, device)
-    resampler = Resampler(model.sample_rate, header.original_sample_rate, header.channels, length=original_length)
-    with AudioWriter(output_path, header.original_sample_rate, header.channels, overwrite=overwrite) as writer:
-        for block in audio:
-            writer.write(resampler.process(block.numpy()))
-        writer.write(resampler.flush())
-        length = writer.frames_written
+    length = _write_audio(audio, output_path, header, model.sample_rate, original_length, overwrite)
     seconds = hop / model.sample_rate
     lost = tuple((a * seconds, b * seconds) for a, b in _gaps(runs, frames_total))
     return DecompressResult(

@@ -1,6 +1,7 @@
 """Weight-normalized convolutions for the discriminators.
 
-They store ``weight_g`` / ``weight_v`` like :mod:`rvqgan.nn.conv` and like
+They share :class:`rvqgan.nn.conv.WeightNormed` with the generator's convolutions:
+``weight_g`` / ``weight_v``, like
 ``torch.nn.utils.weight_norm`` in the official code, so a ``Sequential(conv,
 LeakyReLU)`` built by :func:`conv_act` reproduces the official parameter names
 (``convs.0.0.weight_g`` ...). Discriminators are never folded (they are not used at
@@ -13,29 +14,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rvqgan.nn.conv import WeightNormed
+
 Pair = tuple[int, int]
-
-
-class _WeightNorm(nn.Module):
-    """Holds a conv weight as ``g * v / ||v||`` (norm over every axis but the output one)."""
-
-    def _init_weight(self, shape: tuple[int, ...]) -> None:
-        weight = torch.empty(shape)
-        # torch's default conv initialisation (kaiming uniform, a = sqrt(5)).
-        nn.init.kaiming_uniform_(weight, a=5**0.5)
-        self.weight_v = nn.Parameter(weight)
-        self.weight_g = nn.Parameter(torch.linalg.vector_norm(weight, dim=tuple(range(1, weight.dim())), keepdim=True))
-
-    def effective_weight(self) -> torch.Tensor:
-        """The weight ``g * v / ||v||`` the convolution applies."""
-        return torch._weight_norm(self.weight_v, self.weight_g, 0)
 
 
 def _pair(value: int | Pair) -> Pair:
     return (value, value) if isinstance(value, int) else tuple(value)  # type: ignore[return-value]
 
 
-class WNConv2d(_WeightNorm):
+class WNConv2d(WeightNormed):
     """Weight-normalized ``Conv2d`` (zero padding, as ``nn.Conv2d(padding=...)``).
 
     Args:
@@ -65,7 +53,7 @@ class WNConv2d(_WeightNorm):
         return F.conv2d(x, self.effective_weight(), self.bias, self.stride, self.padding, self.dilation)
 
 
-class GroupedWNConv1d(_WeightNorm):
+class GroupedWNConv1d(WeightNormed):
     """Weight-normalized ``Conv1d`` with groups and symmetric zero padding (MelGAN)."""
 
     def __init__(

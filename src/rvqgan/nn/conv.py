@@ -17,12 +17,19 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class _WeightNorm(nn.Module):
-    """Holds the weight of a convolution either as (g, v) or, once folded, as one tensor."""
+class WeightNormed(nn.Module):
+    """A convolution weight held as ``g * v / ||v||`` (norm over every axis but dim 0).
+
+    The base of every weight-normed layer, 1-D here and 2-D in the discriminators: it
+    stores the official ``weight_g`` / ``weight_v`` parameters. Only the 1-D layers of
+    the generator can be folded (:class:`_WeightNorm`).
+    """
+
+    folded = False
 
     def _init_weight(self, shape: tuple[int, ...]) -> None:
         weight = torch.empty(shape)
-        # Same initialisation as torch's Conv1d (kaiming uniform, a=sqrt(5)).
+        # Same initialisation as torch's convolutions (kaiming uniform, a=sqrt(5)).
         nn.init.kaiming_uniform_(weight, a=5**0.5)
         self.weight_v = nn.Parameter(weight)
         self.weight_g = nn.Parameter(_norm_except_dim0(weight))
@@ -33,6 +40,10 @@ class _WeightNorm(nn.Module):
         if self.folded:
             return self.weight
         return torch._weight_norm(self.weight_v, self.weight_g, 0)
+
+
+class _WeightNorm(WeightNormed):
+    """A 1-D weight-normed layer that can be folded into one plain tensor for inference."""
 
     def fold(self) -> None:
         """Replace (g, v) by the plain weight they define; irreversible on this module.
