@@ -51,6 +51,6 @@ def run_jobs(
                 outcome.done.append(job)
             bar.update(weight)
     stream = sys.stderr if outcome.failed else sys.stdout
-    if len(jobs) > 1 or outcome.failed:
+    if outcome.failed or not quiet:
         print(outcome.summary(verb), file=stream)
     return 1 if outcome.failed else 0

@@ -28,6 +28,8 @@ class Outcome:
 
     def summary(self, verb: str) -> str:
         lines = [f"{verb} {len(self.done)} file(s); {len(self.failed)} failed"]
+        if len(self.done) <= 10:
+            lines += [f"  {job.source} -> {job.target}" for job in self.done]
         for job, reason in self.failed:
             lines.append(f"  FAILED {job.source}: {reason}")
         return "\n".join(lines)
