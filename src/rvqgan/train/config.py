@@ -29,12 +29,26 @@ class QuantizerConfig:
         kind: ``"factorized"`` (the paper: L2-normalized look-up, codebook loss) or
             ``"ema_kmeans"`` (EnCodec's: Euclidean, EMA updates, k-means init, dead-code restart).
         ema_decay, kmeans_iters, dead_code_threshold: the ``ema_kmeans`` settings.
+        restart_after: ``factorized`` only: a code not chosen for this many steps is
+            restarted from a latent of the current batch (0: never, as the paper; see
+            :mod:`rvqgan.train.restart`). A training rule, not part of the architecture:
+            it may be switched on when a run is resumed.
+        restart_check_every: how often (steps) to look for such codes.
     """
 
     kind: Literal["factorized", "ema_kmeans"] = "factorized"
     ema_decay: float = 0.99
     kmeans_iters: int = 10
     dead_code_threshold: float = 2.0
+    restart_after: int = 0
+    restart_check_every: int = 25
+
+    def __post_init__(self) -> None:
+        if self.restart_after < 0 or self.restart_check_every < 1:
+            raise ConfigError("quantizer: restart_after must be >= 0 and restart_check_every >= 1")
+        if self.restart_after and self.kind != "factorized":
+            raise ConfigError("quantizer.restart_after applies to the factorized quantizer; "
+                              "ema_kmeans restarts codes by dead_code_threshold")
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,25 @@ from rvqgan.config import to_dict
 from rvqgan.data.dataset import ExcerptDataset, make_loader, validation_excerpts
 from rvqgan.data.setup import ensure_cache, open_caches
 from rvqgan.errors import CheckpointError
+from rvqgan.model import CodecOutput
 from rvqgan.train.config import TrainConfig
 from rvqgan.train.distributed import DistInfo, any_rank, barrier, init_distributed, step_seed
 from rvqgan.train.ema import ModelEMA
 from rvqgan.train.factory import build_models, build_optimizers, set_learning_rate
 from rvqgan.train.logging import RunLogger
+from rvqgan.train.restart import CodeRestarter
 from rvqgan.train.state import CheckpointStore
 from rvqgan.train.step import GanStep
 from rvqgan.train.validate import Validator, count_parameters
 
 # Sections that fix the networks' shapes: a checkpoint of another architecture cannot be resumed.
 ARCHITECTURE = ("model", "quantizer", "discriminator")
+# Keys of those sections that are training rules, free to change at resume.
+TRAINING_RULES = {"quantizer": ("restart_after", "restart_check_every")}
+
+
+def _architecture(config: dict, section: str) -> dict:
+    return {k: v for k, v in (config.get(section) or {}).items() if k not in TRAINING_RULES.get(section, ())}
 
 
 class StopFlag:
@@ -99,6 +107,7 @@ class Trainer:
         )
         self.validator = Validator(valid_audio, config.model.sample_rate) if valid_audio is not None else None
         self.g_train, self.d_train = self._wrap()
+        self.restarter = self._restarter()
         self.gan_step = GanStep(config, self.g_train, self.d_train, self.discriminator, self.optimizer_g,
                                 self.optimizer_d, device, self._balancer())
 
@@ -119,7 +128,7 @@ class Trainer:
         saved = self.store.load(folder, {}, {}, restore_rng=False).config
         current = to_dict(self.config)
         for section in ARCHITECTURE:
-            if saved.get(section) != current[section]:
+            if _architecture(saved, section) != _architecture(current, section):
                 raise CheckpointError(
                     f"{folder} was trained with another {section} configuration; resume it with its own recipe "
                     f"({self.run_dir / 'config.yaml'}) or train in another --run-dir"
@@ -163,6 +172,18 @@ class Trainer:
             balancer.load_state_dict(self._resumed_extra["balancer"])
         return balancer
 
+    def _restarter(self) -> CodeRestarter | None:
+        q = self.config.quantizer
+        if not q.restart_after:
+            return None
+        restarter = CodeRestarter(self.generator.quantizer, q.restart_after, q.restart_check_every,
+                                  self.optimizer_g, distributed=self.info.distributed)
+        if "code_restart" in self._resumed_extra:
+            restarter.load_state_dict(self._resumed_extra["code_restart"])
+        else:  # switched on now (or a fresh run): every code counts as used at this step
+            restarter.last_used.fill_(self.step)
+        return restarter
+
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> int:
         """Train up to ``stop_at``; return the step reached (checkpointed)."""
@@ -203,10 +224,14 @@ class Trainer:
         torch.manual_seed(step_seed(sched.seed, self.step, self.info.rank))
         lr = set_learning_rate(self.optimizer_g, optim.lr, optim.lr_gamma, self.step)
         d_lr = set_learning_rate(self.optimizer_d, optim.d_lr or optim.lr, optim.lr_gamma, self.step)
-        logs = self.gan_step(audio, self.step)
+        seen: list[CodecOutput] = []
+        logs = self.gan_step(audio, self.step, seen.append if self.restarter is not None else None)
         if self.ema is not None:
             self.ema.update(self.generator)
         self.step += 1
+        if self.restarter is not None:
+            out = seen[0]
+            logs.update(self.restarter.observe(out.codes, out.latents, out.n_quantizers, self.step))
         logs["lr/generator"] = torch.tensor(lr, dtype=torch.float64)
         logs["lr/discriminator"] = torch.tensor(d_lr, dtype=torch.float64)
         return logs
@@ -236,6 +261,8 @@ class Trainer:
             extra = {"sampler_step": self.step, "world": self.info.world, "data": self.data_summary()}
             if self.gan_step.balancer is not None:
                 extra["balancer"] = self.gan_step.balancer.state_dict()
+            if self.restarter is not None:
+                extra["code_restart"] = self.restarter.state_dict()
             folder = self.store.save(self.step, self._modules(), self._optimizers(), to_dict(self.config), extra)
             if logger is not None:
                 logger.message(f"checkpoint {folder}")

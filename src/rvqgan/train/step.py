@@ -18,6 +18,7 @@ from torch import nn
 
 from rvqgan.config import to_dict
 from rvqgan.discriminators import DiscriminatorOutput
+from rvqgan.model import CodecOutput
 from rvqgan.losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from rvqgan.train.config import TrainConfig
 from rvqgan.train.factory import ReconstructionLosses
@@ -80,8 +81,13 @@ class GanStep:
         w = self.weights
         return step >= self.config.schedule.adversarial_start and (w["adversarial"] > 0 or w["feature_matching"] > 0)
 
-    def __call__(self, real: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        """One iteration on ``real`` (B, 1, T). Returns detached scalars for the logs."""
+    def __call__(self, real: torch.Tensor, step: int,
+                 observe: Callable[[CodecOutput], None] | None = None) -> dict[str, torch.Tensor]:
+        """One iteration on ``real`` (B, 1, T). Returns detached scalars for the logs.
+
+        ``observe``, if given, is called with the generator's output after both updates
+        (the trainer's code restart looks at the codes and latents there).
+        """
         logs: dict[str, torch.Tensor] = {}
         with self.autocast():
             out = self.generator(real)
@@ -95,6 +101,8 @@ class GanStep:
         losses["codebook"] = out.codebook_loss.float()
         losses["commitment"] = out.commitment_loss.float()
         logs.update(self._generator_step(losses, fake))
+        if observe is not None:
+            observe(out)
         return logs
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
