@@ -211,7 +211,7 @@ def decompress(
         return _salvaged(input_path, output_path, model, overwrite, device, entropy_model)
     with RvqReader(input_path) as reader:
         header = reader.header
-        model = _model_for(header, model)
+        model = model_for_header(header, model)
         reader.chunk_decoder = decoder_for(header, model, entropy_model)
         original_length = header.original_length
         if original_length is None:
@@ -256,7 +256,7 @@ def _salvaged(
     """
     found = salvage_rvq(input_path)
     header = found.header
-    model = _model_for(header, model)
+    model = model_for_header(header, model)
     decoder = decoder_for(header, model, entropy_model)
     hop, problems = model.hop_length, list(found.problems)
     original_length = header.original_length
@@ -339,7 +339,7 @@ def _gaps(runs, frames_total: int) -> list[tuple[int, int]]:
     return gaps
 
 
-def _model_for(header: RvqHeader, model: Codec | None) -> Codec:
+def model_for_header(header: RvqHeader, model: Codec | None) -> Codec:
     """The model to decode ``header``'s codes: the one given, or the bundled one it names."""
     if model is None:
         try:

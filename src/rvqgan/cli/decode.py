@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rvqgan.cli.common import add_common_options, check_device, run_jobs
+from rvqgan.cli.entropy_options import add_decode_options, decompress_kwargs, salvage_note
 from rvqgan.cli.files import Job, plan_jobs
 from rvqgan.errors import RvqganError
 
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="decode chunk by chunk as the codes arrive (causal models); INPUT and -o may be '-' (WAV on stdout)",
     )
+    add_decode_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise RvqganError(f"no .rvq files found in {args.inputs}")
     model = rvqgan.load_model(args.model, device=args.device) if args.model else None
     models: dict[str, object] = {}
+    extra = decompress_kwargs(args)
 
     def weight(job: Job) -> float:
         try:
@@ -56,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
                 models[name] = rvqgan.load_model(name, device=args.device) if name in rvqgan.available_models() else None
             chosen = models[name]
         job.target.parent.mkdir(parents=True, exist_ok=True)
-        rvqgan.decompress(job.source, job.target, chosen, overwrite=args.overwrite, device=args.device)
+        result = rvqgan.decompress(job.source, job.target, chosen, overwrite=args.overwrite, device=args.device,
+                                   **extra)
+        note = salvage_note(job.source, result)
+        if note is not None:
+            print(note, file=sys.stderr)
 
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="decoded", quiet=args.quiet
@@ -66,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
 def run_stream(args: argparse.Namespace) -> int:
     """``--stream``: one ``.rvq`` (a file or '-') to audio (a file or '-': WAV on stdout), as it arrives."""
     import rvqgan
-    from rvqgan.api import _model_for
+    from rvqgan.api import model_for_header
     from rvqgan.bitstream import RvqReader
+    from rvqgan.entropy import decoder_for
     from rvqgan.streaming.pipes import STDIO, decode_pipe, one_thread, stdout_closed
 
+    if args.salvage:
+        raise RvqganError("--salvage reads a whole file; it cannot be combined with --stream")
     if len(args.inputs) != 1:
         raise RvqganError("--stream decodes one input: an .rvq file, or '-' for a stream on standard input")
     one_thread()
@@ -77,7 +87,9 @@ def run_stream(args: argparse.Namespace) -> int:
     source = sys.stdin.buffer if args.inputs[0] == STDIO else args.inputs[0]
     try:
         with RvqReader(source) as reader:
-            result = decode_pipe(_model_for(reader.header, model), reader, args.output, overwrite=args.overwrite)
+            chosen = model_for_header(reader.header, model)
+            reader.chunk_decoder = decoder_for(reader.header, chosen)
+            result = decode_pipe(chosen, reader, args.output, overwrite=args.overwrite)
     except BrokenPipeError:
         raise stdout_closed() from None
     if not args.quiet:

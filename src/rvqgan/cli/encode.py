@@ -7,6 +7,7 @@ import math
 import sys
 
 from rvqgan.cli.common import add_common_options, check_device, run_jobs
+from rvqgan.cli.entropy_options import add_encode_options, compress_kwargs
 from rvqgan.cli.files import AUDIO_SUFFIXES, Job, plan_jobs
 from rvqgan.errors import InputError, RvqganError
 
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--n-quantizers", type=int, default=None, help="codebooks to keep (default all)")
     rate.add_argument("--kbps", type=float, default=None, help="highest bitrate per channel, in kbit/s")
+    add_encode_options(parser)
     parser.add_argument(
         "--stream",
         action="store_true",
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kbps is not None:
         n = n_quantizers_for_kbps(model, args.kbps)
     model.quantizer.check_n_quantizers(n)
+    extra = compress_kwargs(args, model)
 
     def weight(job: Job) -> float:
         try:
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     def work(job: Job) -> None:
         job.target.parent.mkdir(parents=True, exist_ok=True)
-        rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device)
+        rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device, **extra)
 
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="encoded", quiet=args.quiet
@@ -83,6 +86,8 @@ def run_stream(args: argparse.Namespace) -> int:
         raise InputError("--stream codes one input: a file, or '-' for a WAV stream on standard input")
     if args.flush_every is not None and args.flush_every < 1:
         raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
+    if getattr(args, "entropy", "none") not in ("none", "auto"):
+        raise InputError("--stream writes raw codes (one frame per chunk); leave out --entropy")
     one_thread()
     model = rvqgan.load_model(args.model, device=args.device)
     require_causal(model)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rvqgan.bitstream import RvqEnd, RvqHeader, RvqReader
+from rvqgan.cli.entropy_options import chunk_kinds, payload_facts
 from rvqgan.errors import BitstreamError
 
 
@@ -67,26 +68,32 @@ def describe(header: RvqHeader, end: RvqEnd | None, file_bytes: int, header_byte
     return facts
 
 
-def _read_end(reader: RvqReader, verify: bool) -> RvqEnd:
+def _read_end(reader: RvqReader, verify: bool) -> tuple[RvqEnd, dict[str, int] | None]:
+    """The end record; with ``verify`` every chunk record is read and CRC-checked (not
+    entropy-decoded: no model is needed) and the chunks are counted by coding."""
     if not verify:
-        return reader.peek_end()
-    for _ in reader:  # every chunk is CRC-checked as it is read
-        pass
-    return reader.end  # type: ignore[return-value]  # set once iteration completes
+        return reader.peek_end(), None
+    kinds = chunk_kinds(reader.records())
+    return reader.end, kinds  # type: ignore[return-value]  # set once the records are read
 
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     with RvqReader(path) as reader:
-        end, error = None, None
+        end, kinds, error = None, None, None
         try:
-            end = _read_end(reader, args.verify)
+            end, kinds = _read_end(reader, args.verify)
         except BitstreamError as exc:
             error = str(exc)
+        size = os.path.getsize(path)
+        facts = describe(reader.header, end, size, reader.header_size)
+        facts.update(payload_facts(reader.header, end, size, reader.header_size))
+        if kinds is not None:
+            facts["chunk_codings"] = kinds
         report = {
             "file": str(path),
             "header": reader.header.to_dict(),
-            "facts": describe(reader.header, end, os.path.getsize(path), reader.header_size),
+            "facts": facts,
             "verified": bool(args.verify and error is None),
             "error": error,
         }

@@ -10,7 +10,7 @@ from rvqgan.errors import RvqganError
 
 # Each module exposes ``register(subparsers)``, which adds its parser and sets
 # ``func=run`` where ``run(args) -> int`` returns the exit code.
-SUBCOMMANDS = ("encode", "decode", "info", "convert", "eval", "train", "export", "prepare")
+SUBCOMMANDS = ("encode", "decode", "info", "convert", "eval", "train", "train_lm", "export", "prepare")
 
 
 def build_parser() -> argparse.ArgumentParser:
