@@ -85,12 +85,14 @@ class DecompressResult:
     problems: tuple[str, ...] = ()
 
 
-def load_model(name_or_path: PathLike | None = None, *, fold: bool = False, device: str | None = None) -> Codec:
+def load_model(name_or_path: PathLike | None = None, *, fold: bool = True, device: str | None = None) -> Codec:
     """Load a bundled model by name, an rvqgan checkpoint, or an official DAC ``.pth`` file.
 
     Args:
         name_or_path: a name from :func:`available_models` (default ``"default"``) or a path.
-        fold: fold weight normalization into plain weights (inference only).
+        fold: fold weight normalization into plain weights (the default: inference
+            runs faster, see docs/speed.md, and gives the same results to float rounding).
+            Pass ``fold=False`` to fine-tune the model with its weight-norm parameters.
         device: e.g. ``"cpu"`` or ``"cuda"``.
 
     Returns:
