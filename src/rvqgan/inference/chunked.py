@@ -257,15 +257,34 @@ def encode_long(
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Encode audio [C, T] in chunks; returns codes [C, K, frames_for_length(model, T)] on the CPU."""
+    """Encode audio [C, T] in chunks; returns codes [C, K, frames_for_length(model, T)] on the CPU.
+
+    Each chunk's codes go straight into the preallocated result: beyond it and the
+    input, memory does not grow with T.
+    """
     x = _audio_block(audio, None)
+    n_q = model.quantizer.check_n_quantizers(n_quantizers)
     step = _count(chunk_frames, "chunk_frames", 1) * model.hop_length
     blocks = (x[:, i : i + step] for i in range(0, x.shape[1], step))  # views, no copies
-    chunks = list(encode_stream(model, blocks, n_quantizers=n_quantizers, chunk_frames=chunk_frames, device=device))
-    if not chunks:
-        n_q = model.quantizer.check_n_quantizers(n_quantizers)
-        return torch.zeros(x.shape[0], n_q, 0, dtype=torch.long)
-    return torch.cat(chunks, dim=-1)
+    shape = (x.shape[0], n_q, frames_for_length(model, x.shape[1]))
+    return _fill(shape, encode_stream(model, blocks, n_quantizers=n_q, chunk_frames=chunk_frames, device=device))
+
+
+def _fill(shape: tuple[int, ...], chunks) -> torch.Tensor:
+    """Copy chunks along the last axis into one tensor of ``shape`` (allocated at the first
+    chunk, with its dtype), which they must fill exactly."""
+    out, pos = None, 0
+    for chunk in chunks:
+        if out is None:
+            out = torch.empty(shape, dtype=chunk.dtype)
+        n = chunk.shape[-1]
+        if pos + n > shape[-1]:
+            raise RuntimeError(f"chunked inference produced more than the {shape[-1]} steps expected")
+        out[..., pos : pos + n] = chunk
+        pos += n
+    if pos != shape[-1]:
+        raise RuntimeError(f"chunked inference produced {pos} steps, expected {shape[-1]}")
+    return out if out is not None else torch.zeros(shape, dtype=torch.long if len(shape) == 3 else torch.float32)
 
 
 def decode_long(
@@ -276,11 +295,20 @@ def decode_long(
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Decode codes [C, K, frames] in chunks; returns audio [C, length] on the CPU."""
+    """Decode codes [C, K, frames] in chunks; returns audio [C, length] on the CPU
+    (``length`` defaults to what the frames decode to).
+
+    Each chunk's audio goes straight into the preallocated result: beyond it, memory
+    does not grow with the number of frames.
+    """
     codes = _codes_chunk(codes, None)
     step = _count(chunk_frames, "chunk_frames", 1)
-    pieces = (codes[..., i : i + step] for i in range(0, codes.shape[-1], step))
-    chunks = list(decode_stream(model, pieces, length=length, chunk_frames=chunk_frames, device=device))
-    if not chunks:
+    total = codes.shape[-1]
+    pieces = (codes[..., i : i + step] for i in range(0, total, step))
+    chunks = decode_stream(model, pieces, length=length, chunk_frames=chunk_frames, device=device)
+    if total == 0:
+        for _ in chunks:  # validates ``length`` against the (empty) codes
+            pass
         return torch.zeros(codes.shape[0], 0)
-    return torch.cat(chunks, dim=-1)
+    size = model.decoded_length(total) if length is None else length
+    return _fill((codes.shape[0], size), chunks)
