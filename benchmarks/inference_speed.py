@@ -80,22 +80,30 @@ def _models(args: argparse.Namespace):
     return default_pair(args.weights)
 
 
-def _variants(codec, unfolded) -> dict[str, tuple[object, bool]]:
-    """Name -> (model, tiled path on), the final configuration last.
+def _variants(codec, unfolded, args) -> dict[str, tuple[object, bool, bool]]:
+    """Name -> (model, tiled path on, Winograd k7 on), the final configuration last.
 
     ``unfolded`` (or None) is the same model with weight norm kept, the repository's
     original inference path: (g, v) turned into w on every call, channel-major layers.
+    ``--fastconv-compare`` adds the tiled path with direct k7 products (the path before
+    rvqgan.nn.fastconv); ``--no-fastconv`` switches Winograd off in the final one.
     """
     variants = {}
     if unfolded is not None:
-        variants["reference, weight norm"] = (unfolded, False)
-        variants["reference, folded"] = (codec, False)
-    variants["rvqgan"] = (codec, True)
+        variants["reference, weight norm"] = (unfolded, False, False)
+        variants["reference, folded"] = (codec, False, False)
+    if args.fastconv_compare:
+        variants["rvqgan, direct k7"] = (codec, True, False)
+    variants["rvqgan"] = (codec, True, not args.no_fastconv)
     return variants
 
 
-def _set_tiled(model, on: bool) -> None:
+def _set_tiled(model, on: bool, fast: bool | None = None) -> None:
     model.encoder.tiled_inference = model.decoder.tiled_inference = on
+    if fast is not None:
+        from rvqgan.nn import tiled
+
+        tiled.FAST_CONV = fast
 
 
 def run_speed(args: argparse.Namespace) -> dict:
@@ -124,7 +132,7 @@ def run_speed(args: argparse.Namespace) -> dict:
 def _compare(codec, unfolded, dac_model, args, device, dtype, batch, threads) -> dict:
     x = test_signal(args.seconds, codec.sample_rate, codec.hop_length).repeat(batch, 1, 1).to(device, dtype)
     codec, dac_model = codec.to(device, dtype), dac_model.to(device, dtype)
-    variants = _variants(codec, None if unfolded is None else unfolded.to(device, dtype))
+    variants = _variants(codec, None if unfolded is None else unfolded.to(device, dtype), args)
     times: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": []} for name in ["dac", *variants]}
     checks = []
     with torch.no_grad():
@@ -136,15 +144,15 @@ def _compare(codec, unfolded, dac_model, args, device, dtype, batch, threads) ->
             times["dac"]["encode"].append(t)
             t, ref_audio = timed(lambda c=ref_codes: dac_model.decode(audio_codes=c).audio_values, device)
             times["dac"]["decode"].append(t)
-            for name, (model, tiled_on) in variants.items():
-                _set_tiled(model, tiled_on)
+            for name, (model, tiled_on, fast) in variants.items():
+                _set_tiled(model, tiled_on, fast)
                 t, codes = timed(lambda m=model: m.encode(x), device)
                 times[name]["encode"].append(t)
                 t, audio = timed(lambda m=model, c=ref_codes: m.decode(c), device)
                 times[name]["decode"].append(t)
-                if name == "rvqgan":
+                if name.startswith("rvqgan"):
                     error = (audio[:, 0].float() - ref_audio.float()).abs().max() / ref_audio.float().abs().max()
-                    checks.append({"codes_differing": int((codes != ref_codes).sum()), "codes": codes.numel(),
+                    checks.append({"variant": name, "codes_differing": int((codes != ref_codes).sum()), "codes": codes.numel(),
                                    "relative_error": float(error)})
     return {"times": times, "checks": checks}
 
@@ -164,7 +172,7 @@ def _print_run(run: dict, flops, seconds: float) -> None:
             rate = getattr(flops, op) * audio / med / 1e9
             print(f"{name:<24}{op:<8}{med:>9.2f}{audio / med:>11.3f}{statistics.median(ratios):>8.2f}x ({per_run}){rate:>9.1f}")
     for check in run["checks"]:
-        print(f"check: {check['codes_differing']}/{check['codes']} codes differ, decode rel. error {check['relative_error']:.1e}")
+        print(f"check {check['variant']}: {check['codes_differing']}/{check['codes']} codes differ, decode rel. error {check['relative_error']:.1e}")
 
 
 def run_tiles(args: argparse.Namespace) -> dict:
@@ -229,6 +237,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1])
     parser.add_argument("--variants", action="store_true", help="also time the reference paths")
+    parser.add_argument("--fastconv-compare", action="store_true",
+                        help="also time the tiled path with direct k7 products (before rvqgan.nn.fastconv)")
+    parser.add_argument("--no-fastconv", action="store_true", help="tiled path without the Winograd k7 layers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", nargs="+", choices=sorted(DTYPES), default=["fp32"])
     parser.add_argument("--batch", type=int, nargs="+", default=[1])

@@ -33,12 +33,14 @@ from batching once a tile fills the matrix products.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rvqgan.nn import fastconv
 from rvqgan.nn.conv import WNConv1d, WNConvTranspose1d
 from rvqgan.nn.snake import Snake
 
@@ -52,6 +54,12 @@ PARALLEL_TILE_ELEMENTS = 1 << 20
 # Below this many rows a product runs far from the machine's rate, and wide layers
 # would re-read their weights once per tile.
 MIN_TILE_ROWS = 256
+# Winograd path (rvqgan.nn.fastconv): rows of each of its n products per tile (J d), measured
+# best at 256-512 for 96..768 channels on one and two threads (docs/speed.md).
+WINOGRAD_PRODUCT_ROWS = 384
+# Whether residual units take the Winograd path where it is faster (``residual_unit(fast=None)``
+# reads this). Opt out with the environment variable RVQGAN_FASTCONV=0, or pass fast=False.
+FAST_CONV = os.environ.get("RVQGAN_FASTCONV", "1") != "0"
 
 
 def applies(x: torch.Tensor) -> bool:
@@ -208,16 +216,25 @@ def conv_transpose(x: torch.Tensor, layer: WNConvTranspose1d, act: nn.Module | N
     return samples[left : samples.shape[0] - right]
 
 
-def residual_unit(x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = None) -> torch.Tensor:
+def residual_unit(
+    x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = None, fast: bool | None = None
+) -> torch.Tensor:
     """A :class:`~rvqgan.nn.ResidualUnit` time-major, one pass per tile: x (T, C) -> ``out`` (T, C).
 
     ``out`` (optional, not ``x``) is written and returned; the hidden signal never leaves the tile.
+    ``fast``: compute the k7 convolution by Winograd F(m, 7) where that is faster
+    (:func:`rvqgan.nn.fastconv.winograd_size`); None reads :data:`FAST_CONV`. False gives
+    the direct products (the reference's sums in another order).
     """
     conv1, conv2 = unit.conv1, unit.conv2
     if not (conv_supported(conv1) and conv1.stride == 1 and conv2.kernel_size == 1 and conv2.stride == 1):
         return _reference(unit, x)
     length, channels = x.shape
     out = torch.empty_like(x) if out is None else out
+    if FAST_CONV if fast is None else fast:
+        m = fastconv.winograd_size(conv1)
+        if m is not None:
+            return _residual_unit_winograd(x, unit, out, m)
     left, right = conv1.padding
     d = conv1.dilation
     taps1, taps2 = conv1.taps(), conv2.taps()[0]
@@ -235,6 +252,51 @@ def residual_unit(x: torch.Tensor, unit: nn.Module, out: torch.Tensor | None = N
         else:
             torch.add(x[t0 : t0 + n], conv2.bias, out=o)
         o.addmm_(a, taps2)
+    return out
+
+
+def _residual_unit_winograd(x: torch.Tensor, unit: nn.Module, out: torch.Tensor, m: int) -> torch.Tensor:
+    """:func:`residual_unit` with its k7 convolution by Winograd F(m, 7) (:mod:`rvqgan.nn.fastconv`).
+
+    A tile is J blocks of m * d rows (d the dilation). The convolution's output comes back
+    in blocked row order (m, J, d, C); the activation and the k1 convolution run in that
+    order, and the sum with the skip puts the rows back in time order.
+    """
+    conv1, conv2 = unit.conv1, unit.conv2
+    length, channels = x.shape
+    d = conv1.dilation
+    left = conv1.padding[0]
+    halo = 6 * d
+    block = m * d
+    u = fastconv.layer_filter(conv1, m)
+    taps2 = conv2.taps()[0]
+    blocks_total = -(-length // block)
+    # Each of the n products has J d rows: as many as a direct tile has (tile_rows).
+    blocks_tile = min(max(WINOGRAD_PRODUCT_ROWS // d, 1), blocks_total)
+    n_tile = blocks_tile * block
+    scratch = x.new_empty(n_tile + halo, channels)
+    activated, product = x.new_empty(n_tile, channels), x.new_empty(n_tile, channels)
+    work = fastconv.Workspace()
+    several = parallel()
+    for t0 in range(0, length, n_tile):
+        n = min(n_tile, length - t0)
+        blocks = -(-n // block)
+        rows = blocks * block
+        win = _window(x, unit.act1, t0 - left, rows + halo, scratch)
+        h = fastconv.winograd_tile(win, u, conv1.bias, m, d, blocks, work, several)
+        a, g = activated[:rows], product[:rows]
+        activate(unit.act2, h, a)
+        torch.mm(a, taps2, out=g)
+        g_time = g.view(m, blocks, d, channels).transpose(0, 1)  # (J, m, d, C): time order
+        o = out[t0 : t0 + n]
+        if rows == n:
+            torch.add(x[t0 : t0 + n].view(blocks, m, d, channels), g_time, out=o.view(blocks, m, d, channels))
+        else:  # the last tile's blocks run past the signal
+            ordered = a.view(blocks, m, d, channels)
+            ordered.copy_(g_time)
+            torch.add(x[t0 : t0 + n], a[:n], out=o)
+        if conv2.bias is not None:
+            o.add_(conv2.bias)
     return out
 
 
