@@ -128,6 +128,12 @@ class ScheduleConfig:
         valid_every, checkpoint_every, keep_checkpoints: validation and checkpoint cadence.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         threads: CPU threads of torch (0: leave torch's default).
+        init_from: start a fresh run from these weights (fine-tuning): a training
+            checkpoint folder or a run folder (its newest checkpoint; generator and
+            discriminator weights), or an rvqgan model file (generator only). The
+            optimizers, step and schedule start afresh. Ignored when the run folder
+            holds a checkpoint of its own (that is resumed). The shapes must match;
+            options that change no shape (``model.causal``) may differ.
     """
 
     max_steps: int = 400_000
@@ -141,6 +147,7 @@ class ScheduleConfig:
     keep_checkpoints: int = 3
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = 0
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps < 0 or self.batch_size < 1 or self.seed < 0:

@@ -96,6 +96,7 @@ class Trainer:
         self.store = CheckpointStore(self.run_dir, sched.keep_checkpoints)
         self.step = 0
         self.resumed_from: Path | None = None
+        self.initialized_from: str | None = None
         self._resumed_extra: dict = {}
         self._resume()
         self.train_cache, self.valid_cache = self._open_data()
@@ -124,6 +125,8 @@ class Trainer:
     def _resume(self) -> None:
         folder = self.store.latest()
         if folder is None:
+            if self.config.schedule.init_from:
+                self._initialize(Path(self.config.schedule.init_from))
             return
         saved = self.store.load(folder, {}, {}, restore_rng=False).config
         current = to_dict(self.config)
@@ -142,6 +145,26 @@ class Trainer:
         self.step = state.step
         self.resumed_from = folder
         self._resumed_extra = state.extra
+
+    def _initialize(self, source: Path) -> None:
+        """Fine-tuning: take the weights of another run's checkpoint or of a model file."""
+        if source.is_file():
+            from rvqgan.checkpoint import load_model_file
+
+            model = load_model_file(source, fold=False)
+            try:
+                self.generator.load_state_dict(model.state_dict())
+            except RuntimeError as exc:
+                raise CheckpointError(f"schedule.init_from={source}: its generator does not fit this recipe ({exc})") from None
+            self.initialized_from = str(source)
+            return
+        folder = source if (source / "state.json").is_file() else CheckpointStore(source).latest()
+        if folder is None:
+            raise CheckpointError(f"schedule.init_from={source}: neither a model file, a checkpoint folder nor a run "
+                                  "folder with a checkpoint")
+        self.store.load(folder, {"generator": self.generator, "discriminator": self.discriminator}, {},
+                        restore_rng=False)
+        self.initialized_from = str(folder)
 
     def _open_data(self):
         data = self.config.data
@@ -259,6 +282,8 @@ class Trainer:
         """Write a checkpoint of the current step (rank 0), then wait for every rank."""
         if self.info.is_main:
             extra = {"sampler_step": self.step, "world": self.info.world, "data": self.data_summary()}
+            if self.initialized_from is not None or "initialized_from" in self._resumed_extra:
+                extra["initialized_from"] = self.initialized_from or self._resumed_extra["initialized_from"]
             if self.gan_step.balancer is not None:
                 extra["balancer"] = self.gan_step.balancer.state_dict()
             if self.restarter is not None:
@@ -290,6 +315,8 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
         where = f"resuming from {self.resumed_from}" if self.resumed_from else "starting"
+        if self.initialized_from and not self.resumed_from:
+            where = f"starting from the weights of {self.initialized_from}"
         logger.message(
             f"{where} at step {self.step} of {self.stop_at}; {self.info.world} process(es) on {self.info.device}; "
             f"generator {count_parameters(self.generator) / 1e6:.2f} M, "
