@@ -15,6 +15,8 @@ process.
     python benchmarks/inference_speed.py memory                                       # fresh processes
     python benchmarks/inference_speed.py tiles --seconds 2                            # tile-size sweep
     python benchmarks/inference_speed.py compile --seconds 2                          # torch.compile
+    python benchmarks/inference_speed.py layers --seconds 1 --threads 1               # Winograd per unit
+    python benchmarks/inference_speed.py speed --model full --fastconv-compare        # with/without it
     python benchmarks/inference_speed.py speed --device cuda --dtype fp32 bf16 --batch 1 16
 
 Results are written down in docs/speed.md.
@@ -197,6 +199,71 @@ def run_tiles(args: argparse.Namespace) -> dict:
     return {"model": what, "times": {str(k): v for k, v in times.items()}}
 
 
+def run_layers(args: argparse.Namespace) -> dict:
+    """Each residual unit of the model, direct k7 products against Winograd (rvqgan.nn.fastconv).
+
+    One unit per (block, dilation), at the length it sees for ``--seconds`` of audio, on the
+    previous layers' real output (the model's own encoder/decoder run once, reference path).
+    Error: largest difference of the unit's output from a float64 run of the same unit,
+    relative to the largest value of its residual branch.
+    """
+    from rvqgan.nn import ResidualUnit, tiled
+
+    codec, _, what = _models(args)
+    torch.set_num_threads(args.threads[0])
+    x = test_signal(args.seconds, codec.sample_rate, codec.hop_length)
+    inputs: dict[str, torch.Tensor] = {}
+    hooks = [
+        module.register_forward_pre_hook(lambda mod, inp, name=name: inputs.__setitem__(name, inp[0][0].t().contiguous()))
+        for name, module in codec.named_modules()
+        if isinstance(module, ResidualUnit)
+    ]
+    _set_tiled(codec, False)
+    with torch.no_grad():
+        codec.decode(codec.encode(x))
+    for hook in hooks:
+        hook.remove()
+    _set_tiled(codec, True)
+    rows = []
+    print(f"{what}, {args.seconds:g} s, threads={args.threads[0]}")
+    print(f"{'unit':<28}{'C':>5}{'d':>3}{'T':>8}{'direct ms':>11}{'fast ms':>9}{'speedup (per run)':>26}"
+          f"{'err direct':>12}{'err fast':>10}")
+    with torch.no_grad():
+        for name, xin in inputs.items():
+            unit = codec.get_submodule(name)
+            times = {"direct": [], "fast": []}
+            outs = {}
+            for _ in range(args.repeats):
+                for mode in ("direct", "fast"):
+                    t, outs[mode] = timed(lambda u=unit, a=xin, f=mode == "fast": tiled.residual_unit(a, u, fast=f),
+                                          torch.device("cpu"))
+                    times[mode].append(t)
+            unit64 = _double_copy(unit)
+            truth = unit64(xin.double().t()[None])[0].t()
+            scale = (truth - xin.double()).abs().max()
+            errors = {k: float((v.double() - truth).abs().max() / scale) for k, v in outs.items()}
+            ratios = [d / f for d, f in zip(times["direct"], times["fast"], strict=True)]
+            row = {"unit": name, "channels": xin.shape[1], "dilation": unit.conv1.dilation, "length": xin.shape[0],
+                   "times": times, "errors": errors}
+            rows.append(row)
+            print(f"{name:<28}{xin.shape[1]:>5}{unit.conv1.dilation:>3}{xin.shape[0]:>8}"
+                  f"{statistics.median(times['direct']) * 1e3:>11.1f}{statistics.median(times['fast']) * 1e3:>9.1f}"
+                  f"{statistics.median(ratios):>8.2f}x ({' '.join(f'{r:.2f}' for r in ratios)})"
+                  f"{errors['direct']:>12.1e}{errors['fast']:>10.1e}", flush=True)
+    for side in ("encoder", "decoder"):
+        sel = [r for r in rows if r["unit"].startswith(side)]
+        direct = sum(statistics.median(r["times"]["direct"]) for r in sel)
+        fast = sum(statistics.median(r["times"]["fast"]) for r in sel)
+        print(f"{side} residual units: direct {direct:.2f} s, fast {fast:.2f} s, {direct / fast:.2f}x")
+    return {"model": what, "units": rows}
+
+
+def _double_copy(unit):
+    import copy
+
+    return copy.deepcopy(unit).double()
+
+
 def run_compile(args: argparse.Namespace) -> dict:
     """torch.compile of the reference path against the tiled path and DacModel."""
     codec, dac_model, what = _models(args)
@@ -230,7 +297,7 @@ def run_compile(args: argparse.Namespace) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["speed", "tiles", "compile", "memory"])
+    parser.add_argument("command", choices=["speed", "tiles", "compile", "memory", "layers"])
     parser.add_argument("--model", choices=["full", "default"], default="full")
     parser.add_argument("--weights", help="checkpoint for --model default (default: bundled, else random)")
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -250,7 +317,7 @@ def main() -> int:
 
         return memory_main(sys.argv[2:])
     args = parser.parse_args()
-    result = {"speed": run_speed, "tiles": run_tiles, "compile": run_compile}[args.command](args)
+    result = {"speed": run_speed, "tiles": run_tiles, "compile": run_compile, "layers": run_layers}[args.command](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return 0

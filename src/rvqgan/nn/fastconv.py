@@ -115,11 +115,11 @@ def toom_cook(m: int, r: int, points: tuple[Fraction, ...] | None = None) -> tup
     return at, g, bt
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def matrices(m: int, r: int = 7) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(A^T, G, B^T) of :func:`toom_cook` as float64 tensors (cached; do not modify)."""
     at, g, bt = toom_cook(m, r)
-    as_tensor = lambda a: torch.tensor([[float(v) for v in row] for row in a], dtype=torch.float64)  # noqa: E731
+    as_tensor = lambda a: torch.tensor([[float(v) for v in row] for row in a], dtype=torch.float64)
     return as_tensor(at), as_tensor(g), as_tensor(bt)
 
 
@@ -248,7 +248,7 @@ def winograd_tile(
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def matrices32(m: int, r: int = 7) -> tuple[torch.Tensor, torch.Tensor]:
     """(A^T, B^T) as float32 tensors (cached; do not modify)."""
     at, _, bt = matrices(m, r)
