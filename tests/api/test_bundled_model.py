@@ -40,3 +40,33 @@ def test_default_round_trip_of_a_real_file(tmp_path):
     mel = np.mean([metrics.spectral(x[c], y[c])["mel"] for c in range(x.shape[0])])
     # An untrained generator scores about 11 here; the bundled model must be far better.
     assert mel < 5.0, mel
+
+
+def test_bundled_causal_model_streams_a_real_file_as_offline():
+    import torch
+
+    assert "causal" in rvqgan.available_models()
+    model = rvqgan.load_model("causal")
+    assert model.is_causal and model.sample_rate == 44100
+    assert (MODELS_DIR / "causal.md").is_file()
+    x, _ = read_audio(REAL_CLIP, 44100)
+    audio = torch.from_numpy(x[:1, : 44100])[None]  # 1 s, mono
+    with torch.no_grad():
+        offline = model.encode(audio)
+        decoded = model.decode(offline)
+    rng = np.random.default_rng(0)
+    codes, out, pos = [], [], 0
+    with model.streaming(batch_size=1):
+        while pos < audio.shape[-1]:
+            n = int(rng.integers(1, 1500))
+            c = model.encode_step(audio[..., pos : pos + n])
+            codes.append(c)
+            out.append(model.decode_step(c))
+            pos += n
+        tail = model.flush()
+    streamed = torch.cat([*codes, tail.codes], dim=-1)
+    assert torch.equal(streamed, offline)
+    audio_out = torch.cat([*out, tail.audio], dim=-1)
+    assert audio_out.shape[-1] == audio.shape[-1]
+    err = (audio_out - decoded[..., : audio.shape[-1]]).abs().max() / decoded.abs().max()
+    assert err < 1e-5, float(err)
