@@ -40,6 +40,8 @@ class DecoderBlock(nn.Module):
 
     def forward_tiled(self, x: torch.Tensor) -> torch.Tensor:
         """Time-major inference (:mod:`rvqgan.nn.tiled`): x (L, C_in) -> (~L * stride, C_out)."""
+        if self.up.out_channels < tiled.MIN_TILED_CHANNELS:
+            return tiled.channel_major(self.forward, x)
         x = tiled.conv_transpose(x, self.up, act=self.act)
         spare = torch.empty_like(x)
         for unit in self.res:
