@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from rvqgan.model import Codec, CodecConfig, preset
 
@@ -23,15 +24,16 @@ def tiny_config(**changes) -> CodecConfig:
     return dataclasses.replace(base, **changes)
 
 
-def randomize(model: Codec, seed: int = 0) -> Codec:
-    """Move Snake alphas and biases away from their initial values so tests are meaningful."""
+def randomize(model: nn.Module, seed: int = 0, bias_scale: float = 0.05) -> nn.Module:
+    """Move Snake alphas and biases away from their initial values so tests are meaningful
+    (alphas uniform in [0.5, 1.5], biases shifted by ``bias_scale`` times a normal draw)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith("alpha"):
                 param.copy_(0.5 + torch.rand(param.shape, generator=gen))
             elif name.endswith("bias"):
-                param.add_(0.05 * torch.randn(param.shape, generator=gen))
+                param.add_(bias_scale * torch.randn(param.shape, generator=gen))
     return model
 
 

@@ -9,6 +9,7 @@ from torch import nn
 from rvqgan.nn import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, fold_weight_norm, tiled
 from rvqgan.nn.residual import conv_padding
 from rvqgan.nn.snake import snake
+from tests.conftest import randomize
 
 
 @pytest.fixture(autouse=True, params=["one thread", "several threads"])
@@ -21,14 +22,7 @@ def small_tiles(request, monkeypatch):
 
 
 def _randomized(module: nn.Module, seed: int = 0) -> nn.Module:
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in module.named_parameters():
-            if name.endswith("alpha"):
-                param.copy_(0.5 + torch.rand(param.shape, generator=gen))
-            elif name.endswith("bias"):
-                param.add_(0.1 * torch.randn(param.shape, generator=gen))
-    return module.eval()
+    return randomize(module, seed, bias_scale=0.1).eval()
 
 
 def _channel_major(module, x: torch.Tensor) -> torch.Tensor:
