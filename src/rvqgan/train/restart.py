@@ -79,25 +79,25 @@ class CodeRestarter:
         """
         rvq = self.quantizer
         d = rvq.codebook_dim
-        codes, latents, n_quantizers = codes.cpu(), latents.detach().float().cpu(), n_quantizers.cpu()
-        samples: list[torch.Tensor] = []
+        codes, n_quantizers = codes.cpu(), n_quantizers.cpu()
         for k in range(rvq.n_codebooks):
-            active = n_quantizers > k
-            chosen = codes[active, k].reshape(-1)
+            chosen = codes[n_quantizers > k, k].reshape(-1)
             if chosen.numel():
                 self.last_used[k, chosen.unique()] = step
-            samples.append(latents[active, k * d:(k + 1) * d].transpose(1, 2).reshape(-1, d))
         if step % self.check_every:
             return {}
         if self.distributed:
             dist.all_reduce(self.last_used, op=dist.ReduceOp.MAX)
+        latents = latents.detach().float().cpu()  # only on the steps that restart
         restarted = 0
         for k, vq in enumerate(rvq.quantizers):
             dead = (step - self.last_used[k] >= self.restart_after).nonzero().flatten()
-            if dead.numel() and samples[k].shape[0]:
-                picks = torch.randint(0, samples[k].shape[0], (dead.numel(),))
+            # The frames this codebook quantized: (frames, d).
+            sample = latents[n_quantizers > k, k * d:(k + 1) * d].transpose(1, 2).reshape(-1, d)
+            if dead.numel() and sample.shape[0]:
+                picks = torch.randint(0, sample.shape[0], (dead.numel(),))
                 weight = vq.codebook.weight
-                weight[dead.to(weight.device)] = samples[k][picks].to(weight.device, weight.dtype)
+                weight[dead.to(weight.device)] = sample[picks].to(weight.device, weight.dtype)
                 self._zero_moments(weight, dead.to(weight.device))
                 self.last_used[k, dead] = step
                 restarted += dead.numel()
