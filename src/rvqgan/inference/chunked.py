@@ -267,12 +267,13 @@ def encode_long(
     step = _count(chunk_frames, "chunk_frames", 1) * model.hop_length
     blocks = (x[:, i : i + step] for i in range(0, x.shape[1], step))  # views, no copies
     shape = (x.shape[0], n_q, frames_for_length(model, x.shape[1]))
-    return _fill(shape, encode_stream(model, blocks, n_quantizers=n_q, chunk_frames=chunk_frames, device=device))
+    chunks = encode_stream(model, blocks, n_quantizers=n_q, chunk_frames=chunk_frames, device=device)
+    return _fill(shape, chunks, empty_dtype=torch.long)
 
 
-def _fill(shape: tuple[int, ...], chunks) -> torch.Tensor:
+def _fill(shape: tuple[int, ...], chunks, empty_dtype: torch.dtype) -> torch.Tensor:
     """Copy chunks along the last axis into one tensor of ``shape`` (allocated at the first
-    chunk, with its dtype), which they must fill exactly."""
+    chunk, with its dtype; ``empty_dtype`` when there is none), which they must fill exactly."""
     out, pos = None, 0
     for chunk in chunks:
         if out is None:
@@ -284,7 +285,7 @@ def _fill(shape: tuple[int, ...], chunks) -> torch.Tensor:
         pos += n
     if pos != shape[-1]:
         raise RuntimeError(f"chunked inference produced {pos} steps, expected {shape[-1]}")
-    return out if out is not None else torch.zeros(shape, dtype=torch.long if len(shape) == 3 else torch.float32)
+    return out if out is not None else torch.zeros(shape, dtype=empty_dtype)
 
 
 def decode_long(
@@ -311,4 +312,4 @@ def decode_long(
             pass
         return torch.zeros(codes.shape[0], 0)
     size = model.decoded_length(total) if length is None else length
-    return _fill((codes.shape[0], size), chunks)
+    return _fill((codes.shape[0], size), chunks, empty_dtype=torch.float32)
