@@ -307,9 +307,5 @@ def decode_long(
     total = codes.shape[-1]
     pieces = (codes[..., i : i + step] for i in range(0, total, step))
     chunks = decode_stream(model, pieces, length=length, chunk_frames=chunk_frames, device=device)
-    if total == 0:
-        for _ in chunks:  # validates ``length`` against the (empty) codes
-            pass
-        return torch.zeros(codes.shape[0], 0)
     size = model.decoded_length(total) if length is None else length
     return _fill((codes.shape[0], size), chunks, empty_dtype=torch.float32)
