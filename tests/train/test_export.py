@@ -56,3 +56,20 @@ def test_export_errors(piano_cache, tmp_path):
     Trainer(tiny_train_config(piano_cache, "schedule.max_steps=1", "quantizer.kind=ema_kmeans"), tmp_path / "ema").run()
     with pytest.raises(ConfigError, match="ema_kmeans"):
         export_run(tmp_path / "ema", tmp_path / "x.safetensors")
+
+
+def test_export_one_checkpoint_folder_of_a_run(piano_cache, tmp_path):
+    from safetensors.torch import load_file
+
+    run_dir = tmp_path / "run"
+    Trainer(tiny_train_config(piano_cache, "schedule.max_steps=2", "schedule.checkpoint_every=1",
+                              "schedule.keep_checkpoints=2"), run_dir).run()
+    older = run_dir / "checkpoints" / "step_00000001"
+    export_run(older, tmp_path / "older.safetensors")
+    card = read_checkpoint_info(tmp_path / "older.safetensors")["card"]
+    assert card["steps"] == 1 and card["run"] == "run"
+    saved = load_file(str(older / "generator.safetensors"))
+    model = load_model_file(tmp_path / "older.safetensors")
+    assert all(torch.equal(value, saved[key]) for key, value in model.state_dict().items())
+    export_run(run_dir, tmp_path / "newest.safetensors")
+    assert read_checkpoint_info(tmp_path / "newest.safetensors")["card"]["steps"] == 2

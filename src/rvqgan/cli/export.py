@@ -1,6 +1,7 @@
 """``rvqgan export RUN_DIR -o MODEL.safetensors [--ema] [--dtype float16] [--name NAME]``.
 
-Writes the newest checkpoint's generator in the codec checkpoint format, with a model
+Writes the newest checkpoint's generator (or that of one checkpoint folder given instead
+of the run folder) in the codec checkpoint format, with a model
 card (steps, recipe, data), so that ``rvqgan.load_model`` and ``rvqgan encode`` read it.
 """
 
@@ -15,9 +16,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
         help="export a training run's generator as a model file",
-        description="Export the generator of a run's newest checkpoint as an rvqgan .safetensors model.",
+        description="Export the generator of a run's newest checkpoint (or of one checkpoint folder) as an "
+        "rvqgan .safetensors model.",
     )
-    parser.add_argument("run_dir", type=Path, help="the training run folder")
+    parser.add_argument("run_dir", type=Path, help="the training run folder, or one of its checkpoint folders (RUN/checkpoints/step_N)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     parser.add_argument("--ema", action="store_true", help="export the EMA copy of the generator")
     parser.add_argument("--dtype", choices=("float32", "float16"), default="float32", help="storage dtype")

@@ -19,6 +19,8 @@ class LossWeights:
         commitment: VQ commitment loss.
         stft: multi-resolution STFT loss (off in the paper).
         waveform: L1 on samples (off in the paper; EnCodec's time loss).
+        sisdr: negative SI-SDR in dB (off in the paper): rewards a waveform in phase
+            with the input, which the paper's losses constrain only indirectly.
     """
 
     mel: float = 15.0
@@ -28,6 +30,7 @@ class LossWeights:
     commitment: float = 0.25
     stft: float = 0.0
     waveform: float = 0.0
+    sisdr: float = 0.0
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():

@@ -24,8 +24,10 @@ def export_run(
     name: str | None = None,
     overwrite: bool = False,
 ) -> str:
-    """Write the newest checkpoint's generator (or its EMA copy) to ``output``.
+    """Write a checkpoint's generator (or its EMA copy) to ``output``.
 
+    ``run_dir`` is a run folder (its newest checkpoint is taken) or one checkpoint
+    folder of a run (``RUN/checkpoints/step_00005000``), to export an older step.
     The model card records the steps, the full recipe, what data it saw, and which
     weights were taken.
 
@@ -38,7 +40,10 @@ def export_run(
             (cosine look-up) cannot describe.
     """
     run_dir = Path(run_dir)
-    folder = CheckpointStore(run_dir).latest()
+    if (run_dir / "state.json").is_file():
+        folder, run_dir = run_dir, run_dir.parent.parent
+    else:
+        folder = CheckpointStore(run_dir).latest()
     if folder is None:
         raise CheckpointError(f"{run_dir} holds no training checkpoint (expected {run_dir}/checkpoints/latest.json)")
     state = read_state(folder)

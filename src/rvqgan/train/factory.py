@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rvqgan.discriminators import Discriminator, build_discriminator
-from rvqgan.losses import MelLoss, STFTLoss, WaveformL1Loss
+from rvqgan.losses import MelLoss, SISDRLoss, STFTLoss, WaveformL1Loss
 from rvqgan.model import Codec
 from rvqgan.quantize.ema import EMAVectorQuantizer
 from rvqgan.train.config import LossConfig, OptimConfig, TrainConfig
@@ -45,6 +45,10 @@ def build_models(config: TrainConfig) -> tuple[Codec, Discriminator]:
     return generator, discriminator
 
 
+# Loss names, as in LossWeights and in the logs.
+RECONSTRUCTION = ("mel", "stft", "waveform", "sisdr")
+
+
 class ReconstructionLosses(nn.Module):
     """The non-adversarial losses between the output and the reference audio.
 
@@ -57,12 +61,13 @@ class ReconstructionLosses(nn.Module):
         self.mel = MelLoss(sample_rate, config.mel_windows, config.mel_bins) if weights.mel else None
         self.stft = STFTLoss(config.stft_windows) if weights.stft else None
         self.waveform = WaveformL1Loss() if weights.waveform else None
+        self.sisdr = SISDRLoss() if weights.sisdr else None
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """fake, real (B, 1, T) -> {"mel": scalar, ...} for the enabled terms (float32)."""
         fake, real = fake.float(), real.float()
         out = {}
-        for name in ("mel", "stft", "waveform"):
+        for name in RECONSTRUCTION:
             module = getattr(self, name)
             if module is not None:
                 out[name] = module(fake, real)

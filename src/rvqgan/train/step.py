@@ -21,10 +21,7 @@ from rvqgan.discriminators import DiscriminatorOutput
 from rvqgan.model import CodecOutput
 from rvqgan.losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from rvqgan.train.config import TrainConfig
-from rvqgan.train.factory import ReconstructionLosses
-
-# Loss names, as in LossWeights and in the logs.
-RECONSTRUCTION = ("mel", "stft", "waveform")
+from rvqgan.train.factory import RECONSTRUCTION, ReconstructionLosses
 
 
 def _float(output: DiscriminatorOutput) -> DiscriminatorOutput:
