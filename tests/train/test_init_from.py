@@ -13,8 +13,8 @@ from tests.train.helpers import tiny_train_config, weights
 
 def _same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    for key in a:
-        assert np.array_equal(a[key], b[key]), key
+    for key, value in a.items():
+        assert np.array_equal(value, b[key]), key
 
 
 @pytest.fixture(scope="module")

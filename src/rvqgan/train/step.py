@@ -18,10 +18,10 @@ from torch import nn
 
 from rvqgan.config import to_dict
 from rvqgan.discriminators import DiscriminatorOutput
-from rvqgan.model import CodecOutput
 from rvqgan.losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss
+from rvqgan.model import CodecOutput
 from rvqgan.train.config import TrainConfig
-from rvqgan.train.factory import RECONSTRUCTION, ReconstructionLosses
+from rvqgan.train.factory import ReconstructionLosses
 
 
 def _float(output: DiscriminatorOutput) -> DiscriminatorOutput:
