@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rvqgan.eval.codecs import fit_length
 from rvqgan.eval.metrics import MetricSuite, resample
 from rvqgan.eval.testset import DOMAINS, load_testset, read_clip
 
@@ -36,10 +37,7 @@ METRICS = ("mel", "stft", "sisdr")
 def band_limit(audio: np.ndarray, rate: int) -> np.ndarray:
     """``audio`` (44.1 kHz) through rate ``rate`` and back, at its own length."""
     down = resample(audio, REFERENCE_RATE, rate)
-    up = resample(down, rate, REFERENCE_RATE)
-    if up.shape[0] >= audio.shape[0]:
-        return up[: audio.shape[0]]
-    return np.pad(up, (0, audio.shape[0] - up.shape[0]))
+    return fit_length(resample(down, rate, REFERENCE_RATE), audio.shape[0])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from rvqgan.config import from_dict
 from rvqgan.errors import CheckpointError, ConfigError
 from rvqgan.model import Codec
 from rvqgan.train.config import TrainConfig
-from rvqgan.train.state import CheckpointStore, read_state
+from rvqgan.train.state import find_checkpoint, read_state
 
 
 def export_run(
@@ -40,10 +40,9 @@ def export_run(
             (cosine look-up) cannot describe.
     """
     run_dir = Path(run_dir)
-    if (run_dir / "state.json").is_file():
-        folder, run_dir = run_dir, run_dir.parent.parent
-    else:
-        folder = CheckpointStore(run_dir).latest()
+    folder = find_checkpoint(run_dir)
+    if folder == run_dir:
+        run_dir = folder.parent.parent
     if folder is None:
         raise CheckpointError(f"{run_dir} holds no training checkpoint (expected {run_dir}/checkpoints/latest.json)")
     state = read_state(folder)

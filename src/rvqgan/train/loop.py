@@ -31,7 +31,7 @@ from rvqgan.train.ema import ModelEMA
 from rvqgan.train.factory import build_models, build_optimizers, set_learning_rate
 from rvqgan.train.logging import RunLogger
 from rvqgan.train.restart import CodeRestarter
-from rvqgan.train.state import CheckpointStore
+from rvqgan.train.state import CheckpointStore, find_checkpoint
 from rvqgan.train.step import GanStep
 from rvqgan.train.validate import Validator, count_parameters
 
@@ -158,7 +158,7 @@ class Trainer:
                 raise CheckpointError(f"schedule.init_from={source}: its generator does not fit this recipe ({exc})") from None
             self.initialized_from = str(source)
             return
-        folder = source if (source / "state.json").is_file() else CheckpointStore(source).latest()
+        folder = find_checkpoint(source)
         if folder is None:
             raise CheckpointError(f"schedule.init_from={source}: neither a model file, a checkpoint folder nor a run "
                                   "folder with a checkpoint")

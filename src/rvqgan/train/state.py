@@ -102,6 +102,15 @@ def rng_restore(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
+def find_checkpoint(path: str | Path) -> Path | None:
+    """``path`` itself when it is a checkpoint folder (it holds ``state.json``), else the
+    newest complete checkpoint of the run folder ``path``; None when there is none."""
+    path = Path(path)
+    if (path / "state.json").is_file():
+        return path
+    return CheckpointStore(path).latest()
+
+
 class CheckpointStore:
     """Saves, finds and loads training checkpoints of one run folder.
 
