@@ -41,10 +41,10 @@ def export_run(
     """
     run_dir = Path(run_dir)
     folder = find_checkpoint(run_dir)
-    if folder == run_dir:
-        run_dir = folder.parent.parent
     if folder is None:
         raise CheckpointError(f"{run_dir} holds no training checkpoint (expected {run_dir}/checkpoints/latest.json)")
+    if folder == run_dir:  # given one checkpoint folder, RUN/checkpoints/step_N
+        run_dir = folder.parent.parent
     state = read_state(folder)
     config = from_dict(TrainConfig, state["config"])
     if config.quantizer.kind != "factorized":
