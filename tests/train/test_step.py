@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
+from rvqgan.errors import ConfigError
 from rvqgan.train import Trainer
 from tests.train.helpers import tiny_train_config
 
@@ -47,6 +49,23 @@ def test_learning_rate_decays_per_step(piano_cache, tmp_path):
     assert trainer.optimizer_g.param_groups[0]["lr"] == 1e-4 * 0.5
     assert trainer.optimizer_d.param_groups[0]["lr"] == 2e-4 * 0.5
     assert float(logs["lr/generator"]) == 1e-4 * 0.5
+
+
+def test_learning_rate_milestones_drop_the_rate_from_their_step_on(piano_cache, tmp_path):
+    config = tiny_train_config(piano_cache, "optim.lr_gamma=0.5", "optim.lr_milestones=[1, 2]",
+                               "optim.lr_milestone_factor=0.25")
+    trainer = Trainer(config, tmp_path)
+    rates = [float(_one_step(trainer)["lr/generator"]) for _ in range(3)]
+    # step 0: no drop yet; step 1: gamma and one drop; step 2: gamma twice and two drops
+    assert rates == [1e-4, 1e-4 * 0.5 * 0.25, 1e-4 * 0.25 * 0.0625]
+    assert trainer.optimizer_d.param_groups[0]["lr"] == rates[-1]
+
+
+@pytest.mark.parametrize("milestones, factor", [("[5, 5]", "0.5"), ("[0]", "0.5"), ("[7, 3]", "0.5"), ("[5]", "0"),
+                                                ("[5]", "1.5")])
+def test_bad_learning_rate_milestones_are_refused(piano_cache, milestones, factor):
+    with pytest.raises(ConfigError, match="lr_milestone"):
+        tiny_train_config(piano_cache, f"optim.lr_milestones={milestones}", f"optim.lr_milestone_factor={factor}")
 
 
 def test_balancer_and_ema_options_train(piano_cache, tmp_path):

@@ -83,7 +83,7 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW for both networks, exponential decay per step, gradient clipping.
+    """AdamW for both networks, exponential decay per step, step drops, gradient clipping.
 
     Attributes:
         lr: learning rate of the generator (1e-4).
@@ -91,7 +91,11 @@ class OptimConfig:
         betas: paper (0.8, 0.9); the official code (0.8, 0.99).
         eps: AdamW's epsilon (torch default 1e-8).
         weight_decay: AdamW's decoupled weight decay (torch default 0.01, as the official code).
-        lr_gamma: the learning rate is ``lr * lr_gamma ** step``.
+        lr_gamma: the learning rate is ``lr * lr_gamma ** step`` ...
+        lr_milestones: ... times ``lr_milestone_factor`` for each of these steps already
+            reached (increasing; ``()``: none). Lets a long run lower its rate at a step
+            without changing the rate of the steps before it.
+        lr_milestone_factor: the factor of each milestone, in (0, 1].
         grad_clip_g, grad_clip_d: max gradient norms (official: 1000 and 10).
     """
 
@@ -103,6 +107,8 @@ class OptimConfig:
     eps: float = 1e-8
     weight_decay: float = 0.01
     lr_gamma: float = 0.999996
+    lr_milestones: tuple[int, ...] = ()
+    lr_milestone_factor: float = 0.1
     grad_clip_g: float = 1000.0
     grad_clip_d: float = 10.0
 
@@ -111,6 +117,16 @@ class OptimConfig:
             raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas}")
         if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0) or not 0 < self.lr_gamma <= 1:
             raise ConfigError("optim: lr and d_lr must be > 0, lr_gamma in (0, 1]")
+        milestones = self.lr_milestones
+        if any(m <= 0 for m in milestones) or any(a >= b for a, b in zip(milestones, milestones[1:])):
+            raise ConfigError(f"optim.lr_milestones must be increasing positive steps, got {list(milestones)}")
+        if not 0 < self.lr_milestone_factor <= 1:
+            raise ConfigError(f"optim.lr_milestone_factor must be in (0, 1], got {self.lr_milestone_factor}")
+
+    def learning_rate(self, base_lr: float, step: int) -> float:
+        """The rate at ``step`` for a network whose undecayed rate is ``base_lr``."""
+        drops = sum(step >= m for m in self.lr_milestones)
+        return base_lr * self.lr_gamma**step * self.lr_milestone_factor**drops
 
 
 @dataclass(frozen=True)

@@ -87,13 +87,12 @@ def build_optimizers(
     return adamw(generator, config.lr), adamw(discriminator, d_lr)
 
 
-def set_learning_rate(optimizer: torch.optim.Optimizer, base_lr: float, gamma: float, step: int) -> float:
-    """Exponential decay as a pure function of the step: ``base_lr * gamma ** step``.
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> float:
+    """Give every parameter group of ``optimizer`` the rate ``lr``; returns it.
 
-    Equivalent to ``ExponentialLR`` stepped once per iteration, but with nothing to
-    save or restore, so a resumed run gets exactly the same rates.
+    The rate is a pure function of the step (``OptimConfig.learning_rate``): nothing to save
+    or restore, so a resumed run gets exactly the same rates.
     """
-    lr = base_lr * gamma**step
     for group in optimizer.param_groups:
         group["lr"] = lr
     return lr
