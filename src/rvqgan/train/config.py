@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,7 +119,7 @@ class OptimConfig:
         if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0) or not 0 < self.lr_gamma <= 1:
             raise ConfigError("optim: lr and d_lr must be > 0, lr_gamma in (0, 1]")
         milestones = self.lr_milestones
-        if any(m <= 0 for m in milestones) or any(a >= b for a, b in zip(milestones, milestones[1:])):
+        if any(m <= 0 for m in milestones) or any(a >= b for a, b in pairwise(milestones)):
             raise ConfigError(f"optim.lr_milestones must be increasing positive steps, got {list(milestones)}")
         if not 0 < self.lr_milestone_factor <= 1:
             raise ConfigError(f"optim.lr_milestone_factor must be in (0, 1], got {self.lr_milestone_factor}")
