@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import soundfile as sf
@@ -55,3 +58,17 @@ def test_silence_and_clipping_are_coded(saved_model, tmp_path) -> None:
         assert main(["encode", str(tmp_path / f"{name}.wav"), "-o", str(tmp_path / f"{name}.rvq"), "--model", str(saved_model)]) == 0
         assert main(["decode", str(tmp_path / f"{name}.rvq"), "-o", str(tmp_path / f"{name}_out.wav"), "--model", str(saved_model)]) == 0
         assert sf.info(tmp_path / f"{name}_out.wav").frames == 24000
+
+
+def test_a_closed_pipe_stops_info_quietly(saved_model, tmp_path) -> None:
+    # As in `rvqgan info x.rvq | head -1`: the reader closes its end before the report is written.
+    assert main(["encode", str(REAL_CLIP), "-o", str(tmp_path / "p.rvq"), "--model", str(saved_model), "--quiet"]) == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "rvqgan.cli.main", "info", str(tmp_path / "p.rvq")],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr.decode()
+    assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
