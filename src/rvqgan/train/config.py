@@ -124,10 +124,10 @@ class OptimConfig:
         if not 0 < self.lr_milestone_factor <= 1:
             raise ConfigError(f"optim.lr_milestone_factor must be in (0, 1], got {self.lr_milestone_factor}")
 
-    def learning_rate(self, base_lr: float, step: int) -> float:
-        """The rate at ``step`` for a network whose undecayed rate is ``base_lr``."""
-        drops = sum(step >= m for m in self.lr_milestones)
-        return base_lr * self.lr_gamma**step * self.lr_milestone_factor**drops
+    def learning_rates(self, step: int) -> tuple[float, float]:
+        """The generator's and the discriminator's rates at ``step`` (at step 0: lr and d_lr)."""
+        scale = self.lr_gamma**step * self.lr_milestone_factor ** sum(step >= m for m in self.lr_milestones)
+        return self.lr * scale, (self.lr if self.d_lr is None else self.d_lr) * scale
 
 
 @dataclass(frozen=True)

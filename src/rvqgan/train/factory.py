@@ -83,14 +83,14 @@ def build_optimizers(
         params = [p for p in module.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay)
 
-    d_lr = config.lr if config.d_lr is None else config.d_lr
-    return adamw(generator, config.lr), adamw(discriminator, d_lr)
+    lr, d_lr = config.learning_rates(0)
+    return adamw(generator, lr), adamw(discriminator, d_lr)
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> float:
     """Give every parameter group of ``optimizer`` the rate ``lr``; returns it.
 
-    The rate is a pure function of the step (``OptimConfig.learning_rate``): nothing to save
+    The rate is a pure function of the step (``OptimConfig.learning_rates``): nothing to save
     or restore, so a resumed run gets exactly the same rates.
     """
     for group in optimizer.param_groups:

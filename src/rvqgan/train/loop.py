@@ -245,8 +245,9 @@ class Trainer:
         """One iteration on this rank's batch (B/world, 1, T); advances ``self.step``."""
         sched, optim = self.config.schedule, self.config.optim
         torch.manual_seed(step_seed(sched.seed, self.step, self.info.rank))
-        lr = set_learning_rate(self.optimizer_g, optim.learning_rate(optim.lr, self.step))
-        d_lr = set_learning_rate(self.optimizer_d, optim.learning_rate(optim.d_lr or optim.lr, self.step))
+        g_rate, d_rate = optim.learning_rates(self.step)
+        lr = set_learning_rate(self.optimizer_g, g_rate)
+        d_lr = set_learning_rate(self.optimizer_d, d_rate)
         seen: list[CodecOutput] = []
         logs = self.gan_step(audio, self.step, seen.append if self.restarter is not None else None)
         if self.ema is not None:
