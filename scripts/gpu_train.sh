@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One call of a GPU lease (docs/training.md, "On a lent GPU"): install the carried wheels, prepare the carried corpus
+# parts into a cache, resume the run in gpu/run (seeded from gpu/seed on the first call),
+# train until SECONDS_BUDGET have passed, and copy the newest checkpoint and the logs to $OUT.
+#   usage (on the GPU machine): bash scripts/gpu_train.sh SECONDS_BUDGET [--set key=value ...]
+set -u
+budget=${1:?seconds}; shift
+start=$(date +%s)
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+if [ ! -d gpu/run/checkpoints ] && [ -d gpu/seed ]; then  # gpu/seed/step_000NNNNN: a CPU checkpoint
+  seed=$(ls gpu/seed | tail -1)
+  mkdir -p gpu/run/checkpoints && cp -r gpu/seed/"$seed" gpu/run/checkpoints/
+  printf '{"step": %d, "dir": "%s"}' "$((10#${seed#step_}))" "$seed" > gpu/run/checkpoints/latest.json
+fi
+parts=$(ls gpu/part_*/manifest.jsonl | tr '\n' ' ')
+if [ "$(cat gpu/cache.parts 2>/dev/null)" != "$parts" ]; then
+  rm -rf gpu/cache && python3 -m rvqgan prepare $parts -o gpu/cache --workers 16 || exit 1
+  echo "$parts" > gpu/cache.parts
+fi
+left=$(( budget - ($(date +%s) - start) - 25 ))
+echo "training for $left s"
+train() {
+  timeout -s TERM -k 60 "$1" python3 -m rvqgan train configs/default_gpu.yaml --run-dir gpu/run "${@:2}" 2>&1 \
+    | tee -a gpu/train.log | awk 'NR%10==1 || /rror|aceback/'
+  return "${PIPESTATUS[0]}"
+}
+train "$left" "$@"; status=$?
+left=$(( budget - ($(date +%s) - start) - 25 ))
+if [ "$status" -ne 0 ] && [ "$status" -ne 124 ] && [ "$left" -gt 120 ]; then
+  echo "training failed ($status); again in fp32 for $left s"
+  train "$left" "$@" --set schedule.precision=fp32
+fi
+latest=$(python3 -c "import json;print(json.load(open('gpu/run/checkpoints/latest.json'))['dir'])")
+mkdir -p "$OUT/ckpt" && cp gpu/run/checkpoints/"$latest"/* "$OUT/ckpt/"
+cp gpu/run/metrics.jsonl "$OUT/" 2>/dev/null; tail -c 4000000 gpu/train.log > "$OUT/train.log"
+tail -5 gpu/train.log; ls -la "$OUT/ckpt"
