@@ -26,7 +26,7 @@ import soundfile
 BLOCK = 65536  # libsndfile's Vorbis writer crashes on very long single writes
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("manifest", type=Path, help="the corpus manifest (scripts/build_corpus.py)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder to create")
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--exclude", type=Path, nargs="*", default=[], help="manifests of earlier parts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--level", type=float, default=0.5, help="Vorbis compression level, 0 (best) to 1")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     if args.output.exists():
         raise SystemExit(f"{args.output} exists; choose a new folder")
