@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# One call of a GPU lease (docs/training.md, "On a lent GPU"): install the carried wheels, prepare the carried corpus
-# parts into a cache, resume the run in gpu/run (seeded from gpu/seed on the first call),
-# train until SECONDS_BUDGET have passed, and copy the newest checkpoint and the logs to $OUT.
+# One call of a GPU lease (docs/training.md, "On a lent GPU"): install the carried wheels,
+# prepare the carried corpus parts into a cache, resume the run in gpu/run (seeded from
+# gpu/seed where the machine kept no run folder), train until SECONDS_BUDGET have passed,
+# and copy the newest checkpoint and the logs to $OUT.
 #   usage (on the GPU machine): bash scripts/gpu_train.sh SECONDS_BUDGET [--set key=value ...]
 set -u
 budget=${1:?seconds}; shift
 start=$(date +%s)
+# Fail at once, not after the lease's minutes, when something did not travel.
+if [ ! -d gpu/run/checkpoints ] && [ -z "$(ls gpu/seed 2>/dev/null)" ]; then
+  echo "no run folder kept here and no checkpoint in gpu/seed: carry gpu/seed" >&2; exit 2
+fi
+if ! ls gpu/part_*/manifest.jsonl > /dev/null 2>&1; then
+  echo "no corpus part here: carry a gpu/part_* (scripts/build_gpu_subset.py)" >&2; exit 2
+fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
