@@ -30,7 +30,17 @@ _EXPORTS = {
     "available_models": "rvqgan.models",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the keys of _EXPORTS (a literal, so that tools can read it; tests/api check the two agree)
+    "Codec",
+    "CodecConfig",
+    "CompressResult",
+    "DecompressResult",
+    "RvqganError",
+    "available_models",
+    "compress",
+    "decompress",
+    "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

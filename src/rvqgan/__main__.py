@@ -1,4 +1,5 @@
-from rvqgan.cli.main import main
 import sys
+
+from rvqgan.cli.main import main
 
 sys.exit(main())
