@@ -1,13 +1,14 @@
 """Pack a domain-balanced part of the training corpus small enough to travel to a lent GPU.
 
-A call to the GPU machine carries at most 64 MiB (docs/training.md, "On a lent GPU"). The corpus is 25 hours of
-FLAC (3.6 GB); as Ogg Vorbis at about 70 kbps (libsndfile's compression level 0.5, SNR about
-30 dB, far above what a 7.75 kbps codec resolves) one MiB holds about two minutes. Each part
-takes the same number of minutes from every domain, drawn at random, and leaves out the
-files that earlier parts took, so that the parts sent in successive calls add up:
+A call to the GPU machine carries at most 64 MiB (docs/training.md, "On a lent GPU"). The
+corpus is 26.6 hours of FLAC (3.6 GB); as Ogg Vorbis at about 70 kbps (libsndfile's
+compression level 0.5, SNR about 30 dB, far above what a 7.75 kbps codec resolves) one MiB
+holds about two minutes. Each part takes the same number of minutes from every domain,
+drawn at random, and leaves out the files that earlier parts took, so that the parts sent
+in successive calls add up:
 
-    python scripts/build_gpu_subset.py data/corpus/manifest.jsonl -o gpu/part_a --minutes 13
-    python scripts/build_gpu_subset.py data/corpus/manifest.jsonl -o gpu/part_b --minutes 29 \
+    python scripts/build_gpu_subset.py data/corpus/manifest.jsonl -o gpu/part_a --minutes 11 --seed 1
+    python scripts/build_gpu_subset.py data/corpus/manifest.jsonl -o gpu/part_b --minutes 11 --seed 2 \
         --exclude gpu/part_a/manifest.jsonl
 
 Each part is a folder of ``.ogg`` files and a ``manifest.jsonl`` (domain, full_band, weight of

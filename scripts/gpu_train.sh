@@ -11,18 +11,18 @@ start=$(date +%s)
 if [ ! -d gpu/run/checkpoints ] && [ -z "$(ls gpu/seed 2>/dev/null)" ]; then
   echo "no run folder kept here and no checkpoint in gpu/seed: carry gpu/seed" >&2; exit 2
 fi
-if ! ls gpu/part_*/manifest.jsonl > /dev/null 2>&1; then
+parts=$(ls gpu/part_*/manifest.jsonl 2>/dev/null | tr '\n' ' ')
+if [ -z "$parts" ]; then
   echo "no corpus part here: carry a gpu/part_* (scripts/build_gpu_subset.py)" >&2; exit 2
 fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-if [ ! -d gpu/run/checkpoints ] && [ -d gpu/seed ]; then  # gpu/seed/step_000NNNNN: a CPU checkpoint
+if [ ! -d gpu/run/checkpoints ]; then  # seed from gpu/seed/step_000NNNNN (checked above)
   seed=$(ls gpu/seed | tail -1)
   mkdir -p gpu/run/checkpoints && cp -r gpu/seed/"$seed" gpu/run/checkpoints/
   printf '{"step": %d, "dir": "%s"}' "$((10#${seed#step_}))" "$seed" > gpu/run/checkpoints/latest.json
 fi
-parts=$(ls gpu/part_*/manifest.jsonl | tr '\n' ' ')
 if [ "$(cat gpu/cache.parts 2>/dev/null)" != "$parts" ]; then
   rm -rf gpu/cache && python3 -m rvqgan prepare $parts -o gpu/cache --workers 16 || exit 1
   echo "$parts" > gpu/cache.parts
