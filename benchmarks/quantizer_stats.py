@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from rvqgan.api import load_model
 from rvqgan.eval.testset import load_testset, read_clip
+from rvqgan.eval.usage import entropy_bits
 
 COLUMNS = ("snr", "cos", "norm", "scale", "residual", "perplexity")
 
@@ -66,8 +67,6 @@ def codebook_stats(model, clips: list, seconds: float | None) -> list[dict[str, 
             residual = residual - vq.out_proj(z_q)
     rows = []
     for acc, count in zip(sums, counts):
-        p = count / count.sum()
-        entropy = -(p[p > 0] * p[p > 0].log()).sum().item()
         rows.append(
             {
                 "snr": 10 * math.log10(acc["e"] / acc["err"]),
@@ -75,7 +74,7 @@ def codebook_stats(model, clips: list, seconds: float | None) -> list[dict[str, 
                 "norm": acc["q"] / acc["e"],
                 "scale": acc["err_scaled"] / acc["err"],
                 "residual": acc["res"] / acc["frames"],
-                "perplexity": math.exp(entropy),
+                "perplexity": float(2 ** entropy_bits(count.numpy())),
             }
         )
     return rows
