@@ -151,6 +151,15 @@ class ScheduleConfig:
             optimizers, step and schedule start afresh. Ignored when the run folder
             holds a checkpoint of its own (that is resumed). The shapes must match;
             options that change no shape (``model.causal``) may differ.
+        init_step: with ``init_from``, the step the fresh run starts at (default 0). The
+            learning-rate schedule, its milestones and the data order go on from there,
+            as if the run had reached that step itself: continuing a lineage whose
+            checkpoint was lost, from the model file exported at that step.
+        discriminator_warmup: with ``init_from``, the first this many steps of the run
+            train the discriminator alone; the generator (its EMA and its codebooks) stays
+            as loaded. A model file carries no discriminator, and a fresh one's
+            adversarial and feature-matching gradients are noise that would pull a trained
+            generator away from where it was.
     """
 
     max_steps: int = 400_000
@@ -165,10 +174,22 @@ class ScheduleConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = 0
     init_from: str | None = None
+    init_step: int = 0
+    discriminator_warmup: int = 0
 
     def __post_init__(self) -> None:
         if self.max_steps < 0 or self.batch_size < 1 or self.seed < 0:
             raise ConfigError("schedule: max_steps and seed must be >= 0, batch_size >= 1")
+        if self.init_step < 0 or self.discriminator_warmup < 0:
+            raise ConfigError("schedule: init_step and discriminator_warmup must be >= 0")
+        if (self.init_step or self.discriminator_warmup) and not self.init_from:
+            raise ConfigError("schedule.init_step and schedule.discriminator_warmup need schedule.init_from "
+                              "(the weights to start from)")
+
+    @property
+    def frozen_until(self) -> int:
+        """The first step at which the generator trains (``init_step`` when there is no warm-up)."""
+        return self.init_step + self.discriminator_warmup if self.init_from else 0
         if self.keep_checkpoints < 1 or self.checkpoint_every < 1 or self.valid_every < 1:
             raise ConfigError("schedule: keep_checkpoints, checkpoint_every and valid_every must be >= 1")
 

@@ -118,15 +118,21 @@ class RunLogger:
         if self.tb is not None:
             for key, value in means.items():
                 self.tb.add_scalar(key, value, step)
-        loss = means.get("loss/generator", math.nan)
-        mel = means.get("loss/mel", math.nan)
-        line = (f"step {step}/{self.total} loss {loss:.4f} mel {mel:.4f} "
-                f"{seconds:.3f} s/step eta {_duration(eta)}")
+        if "loss/generator" in means or "loss/discriminator" not in means:
+            name, loss = "generator", means.get("loss/generator", math.nan)
+            mel = means.get("loss/mel", math.nan)
+            line = f"step {step}/{self.total} loss {loss:.4f} mel {mel:.4f} "
+            postfix = {"loss": f"{loss:.3f}", "mel": f"{mel:.3f}"}
+        else:  # a discriminator warm-up: the generator is not trained, so it has no loss
+            name, loss = "discriminator", means["loss/discriminator"]
+            line = f"step {step}/{self.total} discriminator warm-up, its loss {loss:.4f} "
+            postfix = {"d_loss": f"{loss:.3f}"}
+        line += f"{seconds:.3f} s/step eta {_duration(eta)}"
         if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3f}", mel=f"{mel:.3f}")
+            self.bar.set_postfix(**postfix)
         self.message(line)
         if not math.isfinite(loss):
-            self.message(f"warning: the generator loss is {loss} at step {step}")
+            self.message(f"warning: the {name} loss is {loss} at step {step}")
 
     def validation(self, step: int, metrics: dict[str, float], real: torch.Tensor, fake: torch.Tensor,
                    sample_rate: int) -> None:

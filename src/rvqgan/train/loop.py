@@ -157,6 +157,7 @@ class Trainer:
             except RuntimeError as exc:
                 raise CheckpointError(f"schedule.init_from={source}: its generator does not fit this recipe ({exc})") from None
             self.initialized_from = str(source)
+            self.step = self.config.schedule.init_step
             return
         folder = find_checkpoint(source)
         if folder is None:
@@ -165,6 +166,7 @@ class Trainer:
         self.store.load(folder, {"generator": self.generator, "discriminator": self.discriminator}, {},
                         restore_rng=False)
         self.initialized_from = str(folder)
+        self.step = self.config.schedule.init_step
 
     def _open_data(self):
         data = self.config.data
@@ -220,8 +222,8 @@ class Trainer:
         if self.step >= self.stop_at:
             logger.message(f"nothing to do: the run is at step {self.step} of {self.stop_at}")
         try:
-            if self.step == 0 and self.stop_at > 0:
-                self.validate(logger)
+            if self.resumed_from is None and self.step < self.stop_at:
+                self.validate(logger)  # where a fresh run starts (step 0, or init_step)
             waited = time.perf_counter()
             for audio, _ in loader:
                 started = time.perf_counter()
@@ -249,11 +251,14 @@ class Trainer:
         lr = set_learning_rate(self.optimizer_g, g_rate)
         d_lr = set_learning_rate(self.optimizer_d, d_rate)
         seen: list[CodecOutput] = []
+        frozen = self.gan_step.frozen(self.step)
         logs = self.gan_step(audio, self.step, seen.append if self.restarter is not None else None)
-        if self.ema is not None:
+        if self.ema is not None and not frozen:
             self.ema.update(self.generator)
         self.step += 1
-        if self.restarter is not None:
+        if self.restarter is not None and frozen:
+            self.restarter.hold(self.step)
+        elif self.restarter is not None:
             out = seen[0]
             logs.update(self.restarter.observe(out.codes, out.latents, out.n_quantizers, self.step))
         logs["lr/generator"] = torch.tensor(lr, dtype=torch.float64)
@@ -318,6 +323,9 @@ class Trainer:
         where = f"resuming from {self.resumed_from}" if self.resumed_from else "starting"
         if self.initialized_from and not self.resumed_from:
             where = f"starting from the weights of {self.initialized_from}"
+        frozen_until = self.config.schedule.frozen_until
+        if self.step < frozen_until:
+            where += (f" (the generator stays frozen until step {frozen_until} while the discriminator warms up)")
         logger.message(
             f"{where} at step {self.step} of {self.stop_at}; {self.info.world} process(es) on {self.info.device}; "
             f"generator {count_parameters(self.generator) / 1e6:.2f} M, "

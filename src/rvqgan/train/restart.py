@@ -63,6 +63,11 @@ class CodeRestarter:
         self.restarted_total = int(state.get("restarted_total", 0))
 
     # -- the step ------------------------------------------------------------------------
+    def hold(self, step: int) -> None:
+        """A step where the codes are not watched (the generator is frozen): every code counts
+        as used at ``step``, so that none looks dead when watching starts again."""
+        self.last_used.fill_(step)
+
     @torch.no_grad()
     def observe(self, codes: torch.Tensor, latents: torch.Tensor, n_quantizers: torch.Tensor,
                 step: int) -> dict[str, torch.Tensor]:

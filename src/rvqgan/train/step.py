@@ -6,6 +6,9 @@ the number of calls, which matters under DistributedDataParallel). The generator
 step then runs the *updated* discriminator, frozen (no parameter gradients: they
 would be thrown away), on the real batch without a graph (feature-matching targets)
 and on the fake batch with one.
+
+During a discriminator warm-up (``schedule.discriminator_warmup`` after ``init_from``) the
+generator only runs forward, without a graph, and the discriminator step is all there is.
 """
 
 from __future__ import annotations
@@ -78,13 +81,22 @@ class GanStep:
         w = self.weights
         return step >= self.config.schedule.adversarial_start and (w["adversarial"] > 0 or w["feature_matching"] > 0)
 
+    def frozen(self, step: int) -> bool:
+        """Whether ``step`` belongs to the discriminator warm-up (the generator is not updated)."""
+        return step < self.config.schedule.frozen_until
+
     def __call__(self, real: torch.Tensor, step: int,
                  observe: Callable[[CodecOutput], None] | None = None) -> dict[str, torch.Tensor]:
         """One iteration on ``real`` (B, 1, T). Returns detached scalars for the logs.
 
         ``observe``, if given, is called with the generator's output after both updates
-        (the trainer's code restart looks at the codes and latents there).
+        (the trainer's code restart looks at the codes and latents there); not during the
+        discriminator warm-up, when the generator must stay exactly as loaded.
         """
+        if self.frozen(step):
+            with torch.no_grad(), self.autocast():
+                fake = self.generator(real).audio.float()
+            return self._discriminator_step(real, fake)
         logs: dict[str, torch.Tensor] = {}
         with self.autocast():
             out = self.generator(real)
