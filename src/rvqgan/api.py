@@ -10,6 +10,11 @@ codec's static tables or code LM, found beside its checkpoint by :func:`load_mod
 ``decompress`` reads the coding from the file's header and refuses an entropy model
 other than the one that coded it. ``decompress(..., salvage=True)`` decodes a damaged
 file's intact chunks and puts silence of the right length where chunks were lost.
+
+Bandwidth signalling (:mod:`rvqgan.audio.bandwidth`): ``compress`` measures the input's
+audio bandwidth in a first pass and writes it in the header; ``decompress`` low-passes the
+decoded audio there, so that a band-limited recording does not come back with a hiss
+above its band.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 import torch
 
 from rvqgan.audio import AudioWriter, Resampler, audio_info, iter_audio_blocks, resampled_length
+from rvqgan.audio.bandwidth import BandLimiter, BandwidthMeter
 from rvqgan.bitstream import KIND_RAW, RvqHeader, RvqReader, RvqWriter, salvage_rvq
 from rvqgan.bitstream.reader import check_decoded, raw_codes
 from rvqgan.checkpoint import load_model_file, model_hash
@@ -127,6 +133,7 @@ def compress(
     device: str | None = None,
     entropy: str = "none",
     entropy_model: EntropyFile | None = None,
+    band_limit: bool = True,
 ) -> CompressResult:
     """Compress an audio file (any format soundfile reads, any rate, any channels) to ``.rvq``.
 
@@ -136,6 +143,9 @@ def compress(
         entropy: ``"none"`` (raw codes), ``"static"`` (the codec's per-codebook tables)
             or ``"lm"`` (its code language model); the codes are the same.
         entropy_model: an entropy model to use instead of the codec's own files.
+        band_limit: measure the input's bandwidth (one more pass over the file) and
+            signal it, so that decoding low-passes there; ``False``: the decoder's full
+            band, as the model alone gives it.
 
     Raises:
         AudioError: unreadable, empty, NaN-holding input; BitstreamError: output exists
@@ -146,6 +156,7 @@ def compress(
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
+    bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),
         channels=info.channels,
@@ -154,6 +165,7 @@ def compress(
         original_length=info.frames if info.frames and info.frames > 0 and info.format != "MP3" else None,
         n_codebooks=n,
         entropy=entropy_info,
+        bandwidth_hz=bandwidth,
     )
     blocks = iter_audio_blocks(input_path, model.sample_rate)
     counted = _Counter(blocks)
@@ -224,9 +236,32 @@ def decompress(
             else resampled_length(original_length, header.original_sample_rate, model.sample_rate)
         )
         chunks = (torch.from_numpy(codes) for codes in reader)
-        audio = decode_stream(model, chunks, length=model_length, device=device)
+        audio = band_limited(decode_stream(model, chunks, length=model_length, device=device), header)
         length = _write_audio(audio, output_path, header, model.sample_rate, original_length, overwrite)
     return DecompressResult(Path(output_path), header.original_sample_rate, header.channels, length)
+
+
+def measure_file_bandwidth(path: PathLike, sample_rate: int) -> int | None:
+    """The audio bandwidth of a file at ``sample_rate`` (a pass over it in constant memory);
+    ``None`` when it is full-band or silent."""
+    meter = BandwidthMeter(sample_rate)
+    for block in iter_audio_blocks(path, sample_rate):
+        meter.update(block)
+    return meter.result()
+
+
+def band_limited(blocks, header: RvqHeader):
+    """Decoded blocks ``[C, n]`` low-passed at the header's ``bandwidth_hz`` (as they are
+    when it has none); the same total length, block boundaries anywhere."""
+    if header.bandwidth_hz is None:
+        yield from blocks
+        return
+    limiter = BandLimiter(header.sample_rate, header.bandwidth_hz, header.channels)
+    for block in blocks:
+        out = limiter.process(block)
+        if out.shape[-1]:
+            yield out
+    yield limiter.flush()
 
 
 def _write_audio(
@@ -276,7 +311,7 @@ def _salvaged(
     else:
         model_length = frames_total * hop
     runs = _decoded_runs(found, decoder, problems)
-    audio = _assemble(model, runs, header.channels, model_length, device)
+    audio = band_limited(_assemble(model, runs, header.channels, model_length, device), header)
     length = _write_audio(audio, output_path, header, model.sample_rate, original_length, overwrite)
     seconds = hop / model.sample_rate
     lost = tuple((a * seconds, b * seconds) for a, b in _gaps(runs, frames_total))

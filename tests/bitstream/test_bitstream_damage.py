@@ -103,8 +103,8 @@ def test_corrupt_header_is_named():
 
 
 def test_unsupported_version():
-    with pytest.raises(BitstreamError, match="unsupported .rvq format version 3"):
-        RvqReader(io.BytesIO(DATA[:4] + b"\x03" + DATA[5:]))
+    with pytest.raises(BitstreamError, match="unsupported .rvq format version 4"):
+        RvqReader(io.BytesIO(DATA[:4] + b"\x04" + DATA[5:]))
 
 
 def test_trailing_garbage_is_detected():

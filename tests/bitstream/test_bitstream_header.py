@@ -19,6 +19,7 @@ from tests.bitstream.helpers import make_header
         {"original_length": 123456, "model_hash": None},
         {"loudness": LoudnessInfo(input_lufs=-31.5, gain_db=7.5), "channels": 2},
         {"loudness": LoudnessInfo(input_lufs=None, gain_db=0.0), "model_name": "модель ♪"},
+        {"bandwidth_hz": 10800},
     ],
 )
 def test_json_round_trip_is_exact(overrides):
@@ -64,7 +65,12 @@ def _mutated(**changes) -> str:
         ({"original_length": -1}, "original_length"),
         ({"model_name": ""}, "model_name"),
         ({"code_layout": "tkc"}, "code_layout"),
-        ({"format_version": 3}, "unsupported .rvq format version 3"),
+        ({"format_version": 4}, "unsupported .rvq format version 4"),
+        ({"bandwidth_hz": ...}, "missing field"),
+        ({"bandwidth_hz": 0}, "bandwidth_hz"),
+        ({"bandwidth_hz": 22050}, "bandwidth_hz"),  # at Nyquist: nothing to signal
+        ({"bandwidth_hz": 8000.5}, "bandwidth_hz"),
+        ({"format_version": 2}, "unknown field"),  # a version 2 header has no bandwidth_hz
         ({"loudness": {"gain_db": 1.0}}, "loudness"),
         ({"loudness": {"input_lufs": -20.0, "gain_db": "loud"}}, "gain_db"),
     ],
@@ -109,3 +115,13 @@ def test_default_chunk_frames_is_about_two_seconds_in_multiples_of_eight():
         assert frames % 8 == 0
         assert abs(frames / frame_rate - 2.0) <= 4 / frame_rate + 1e-9
     assert default_chunk_frames(0.01) == 8
+
+
+def test_older_versions_are_written_and_read_without_the_newer_fields():
+    for version, absent in ((1, {"entropy", "bandwidth_hz"}), (2, {"bandwidth_hz"})):
+        old = make_header(format_version=version)
+        data = json.loads(old.to_json())
+        assert not absent & set(data) and data["format_version"] == version
+        assert RvqHeader.from_json(old.to_json()) == old
+    with pytest.raises(BitstreamError, match="version 3"):
+        make_header(format_version=2, bandwidth_hz=8000)

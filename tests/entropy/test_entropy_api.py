@@ -42,7 +42,7 @@ def test_coded_and_plain_files_hold_identical_codes_and_audio(coded):
         codes, header = _codes(folder / f"{entropy}.rvq", model)
         np.testing.assert_array_equal(codes, plain)
         np.testing.assert_array_equal(sf.read(folder / f"{entropy}.wav", dtype="int16")[0], audio)
-        assert header.entropy.coding == entropy and header.format_version == 2
+        assert header.entropy.coding == entropy and header.format_version == 3
         assert results[entropy].coded_chunks >= 1
 
 

@@ -128,3 +128,28 @@ def test_model_codec_bitrate_from_rvq_bytes_and_code_usage(tmp_path, testset):
     assert usage.clips == [c.id for c in testset[:2]]
     assert usage.counts.shape == (4, model.codebook_size)
     assert usage.counts.sum(axis=1).tolist() == [2 * frames] * 4
+
+
+def test_model_codec_signals_the_bandwidth_as_compress_does(tmp_path):
+    from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
+    from rvqgan.checkpoint import save_model
+    from rvqgan.eval.specs import parse_codec_spec
+
+    torch.manual_seed(0)
+    model = randomize(Codec(tiny_config())).eval()
+    model.name = "tiny"
+    noise = np.random.default_rng(0).standard_normal(22050)
+    spectrum = np.fft.rfft(noise)
+    spectrum[np.fft.rfftfreq(noise.size, 1 / 44100) > 5000] = 0
+    audio = (0.1 * np.fft.irfft(spectrum, noise.size)).astype(np.float32)
+    limited = ModelCodec(model).code(audio, 44100, ModelCodec(model).settings[-1:]).coded[0]
+    plain = ModelCodec(model, band_limit=False).code(audio, 44100, ModelCodec(model).settings[-1:]).coded[0]
+    bandwidth = measure_bandwidth(audio, 44100)
+    assert 5000 <= bandwidth <= 5400
+    expected = band_limit(torch.from_numpy(plain.audio[None].copy()), 44100, bandwidth)[0].numpy()
+    assert np.abs(limited.audio - expected).max() < 1e-5 * np.abs(plain.audio).max()
+    assert limited.payload_bytes == plain.payload_bytes
+    assert limited.file_bytes == plain.file_bytes + len(str(bandwidth)) - len("null")  # the header's value
+    save_model(model, tmp_path / "tiny.safetensors", name="tiny")
+    assert parse_codec_spec(f"model:{tmp_path / 'tiny.safetensors'}").band_limit
+    assert not parse_codec_spec(f"model-fullband:{tmp_path / 'tiny.safetensors'}").band_limit

@@ -161,3 +161,26 @@ def test_non_causal_models_explain_why_they_cannot_stream(models, stereo_wav, mo
 def test_stdin_that_is_not_wav(models, monkeypatch, capsys) -> None:
     code, _ = _run(["encode", "--stream", "-", "-o", "-", "--model", str(models["causal"])], monkeypatch, b"fLaC....")
     assert code == 2 and "not a WAV stream" in capsys.readouterr().err
+
+
+def test_stream_decoding_applies_the_signalled_bandwidth_as_offline(models, stereo_wav, tmp_path) -> None:
+    model = ["--model", str(models["causal"])]
+    # In float: 16-bit samples carry a flat noise floor that the meter rightly counts as content.
+    t = np.arange(int(0.3 * RATE)) / RATE
+    audio = np.stack([0.4 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t + 1)], axis=1)
+    stereo_wav = tmp_path / "float.wav"
+    sf.write(stereo_wav, audio.astype(np.float32), RATE, subtype="FLOAT")
+    assert main(["encode", str(stereo_wav), "-o", str(tmp_path / "w.rvq"), *model, "--quiet"]) == 0
+    with RvqReader(tmp_path / "w.rvq") as reader:
+        assert reader.header.bandwidth_hz is not None and reader.header.bandwidth_hz < 1500  # two low sines
+    assert main(["decode", str(tmp_path / "w.rvq"), "-o", str(tmp_path / "offline.wav"), *model, "--quiet"]) == 0
+    assert main(["decode", "--stream", str(tmp_path / "w.rvq"), "-o", str(tmp_path / "stream.wav"), *model,
+                 "--quiet"]) == 0
+    offline, _ = sf.read(tmp_path / "offline.wav", dtype="int16")
+    streamed, _ = sf.read(tmp_path / "stream.wav", dtype="int16")
+    assert offline.shape == streamed.shape == (sf.info(stereo_wav).frames, 2)
+    assert np.abs(offline.astype(int) - streamed.astype(int)).max() <= 1
+    # --full-band signals nothing.
+    assert main(["encode", str(stereo_wav), "-o", str(tmp_path / "f.rvq"), *model, "--full-band", "--quiet"]) == 0
+    with RvqReader(tmp_path / "f.rvq") as reader:
+        assert reader.header.bandwidth_hz is None

@@ -5,7 +5,8 @@ is strict: unknown or missing fields, wrong types and impossible values raise
 :class:`~rvqgan.errors.BitstreamError`, because a header we do not fully understand
 cannot be decoded safely (a later format version bumps ``format_version`` instead of
 slipping new fields in). Version 2 added ``entropy`` (``null`` for files whose chunks
-are all raw); a version 1 header has no such field and is still read.
+are all raw); version 3 added ``bandwidth_hz`` (``null`` when nothing is signalled). A
+header of an older version has neither field and is still read.
 
 Code layout ``"ckt-msb"``: the codes of one chunk form an array of shape
 ``[channels, n_codebooks, n_frames]``; it is flattened in C order (channel-major, then
@@ -145,6 +146,9 @@ class RvqHeader:
         loudness: loudness normalisation applied before encoding, or ``None``.
         entropy: the entropy model of the coded chunks, ``None`` when every chunk is
             raw (always ``None`` in version 1).
+        bandwidth_hz: the input's audio bandwidth as the encoder measured it (version 3,
+            :mod:`rvqgan.audio.bandwidth`): the decoder low-passes its output there.
+            ``None``: full-band, silent, streamed or not measured; nothing is filtered.
         code_layout: order of codes in a chunk payload; only ``"ckt-msb"`` exists.
         tool_version: the program that wrote the file.
         format_version: version of the file format.
@@ -162,6 +166,7 @@ class RvqHeader:
     chunk_frames: int
     loudness: LoudnessInfo | None = None
     entropy: EntropyInfo | None = None
+    bandwidth_hz: int | None = None
     code_layout: str = CODE_LAYOUT
     tool_version: str = field(default_factory=tool_version)
     format_version: int = FORMAT_VERSION
@@ -177,6 +182,10 @@ class RvqHeader:
             _fail(f"entropy must be an EntropyInfo or None, got {type(self.entropy).__name__}")
         if self.entropy is not None and self.format_version < 2:
             _fail("entropy coding needs format version 2")
+        if self.bandwidth_hz is not None:
+            if self.format_version < 3:
+                _fail("bandwidth_hz needs format version 3")
+            _check_int("bandwidth_hz", self.bandwidth_hz, 1, max(1, (self.sample_rate - 1) // 2))
         _check_str("model_name", self.model_name)
         _check_str("model_hash", self.model_hash, optional=True)
         _check_str("tool_version", self.tool_version)
@@ -218,11 +227,12 @@ class RvqHeader:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (``loudness``/``entropy`` as nested dicts or ``None``).
 
-        A version 1 header has no ``entropy`` key, exactly as version 1 wrote it.
+        Older versions lack the keys they did not have (``entropy`` before version 2,
+        ``bandwidth_hz`` before 3), exactly as they wrote them.
         """
         data = asdict(self)
-        if self.format_version == 1:
-            del data["entropy"]
+        for key in _added_after(self.format_version):
+            del data[key]
         return data
 
     def to_json(self) -> str:
@@ -234,9 +244,7 @@ class RvqHeader:
         """Build and validate a header from a parsed JSON object."""
         if not isinstance(data, dict):
             _fail(f"expected a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        if data.get("format_version") == 1:
-            known.discard("entropy")  # version 1 had no entropy coding
+        known = {f.name for f in fields(cls)} - set(_added_after(data.get("format_version")))
         unknown = sorted(set(data) - set(known))
         if unknown:
             _fail(f"unknown field(s) {unknown}; the file was written by a newer or foreign program")
@@ -277,6 +285,7 @@ class RvqHeader:
         chunk_frames: int | None = None,
         loudness: LoudnessInfo | None = None,
         entropy: EntropyInfo | None = None,
+        bandwidth_hz: int | None = None,
     ) -> RvqHeader:
         """Header for codes made by ``codec`` (any object with the ``Codec`` attributes).
 
@@ -290,6 +299,7 @@ class RvqHeader:
             chunk_frames: frames per chunk (default: :func:`default_chunk_frames`).
             loudness: normalisation applied before encoding, if any.
             entropy: the entropy model that codes the chunks, if any.
+            bandwidth_hz: the input's measured bandwidth, if the decoder is to low-pass.
         """
         return cls(
             model_name=codec.name,
@@ -304,7 +314,19 @@ class RvqHeader:
             chunk_frames=chunk_frames if chunk_frames is not None else default_chunk_frames(codec.frame_rate),
             loudness=loudness,
             entropy=entropy,
+            bandwidth_hz=bandwidth_hz,
         )
+
+
+# The header fields each format version added, for reading and writing older versions.
+_ADDED_IN = {"entropy": 2, "bandwidth_hz": 3}
+
+
+def _added_after(version: Any) -> tuple[str, ...]:
+    """The fields a header of ``version`` does not have (none for an unknown version)."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        return ()
+    return tuple(name for name, added in _ADDED_IN.items() if version < added)
 
 
 def _entropy_from_dict(data: Any) -> EntropyInfo:

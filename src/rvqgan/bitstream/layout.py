@@ -1,5 +1,6 @@
-"""Byte layout of an ``.rvq`` file (format version 2; version 1 is still read), shared by
-the reader and the writer.
+"""Byte layout of an ``.rvq`` file (format version 3; versions 1 and 2 are still read),
+shared by the reader and the writer. Version 3 has version 2's layout; only its header
+gained a field (``bandwidth_hz``, see :mod:`rvqgan.bitstream.header`).
 
 All integers are little-endian. Offsets are from the start of the file::
 
@@ -58,9 +59,9 @@ from dataclasses import dataclass
 from rvqgan.errors import BitstreamError
 
 MAGIC = b"RVQG"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Versions this rvqgan reads (it writes FORMAT_VERSION).
-READ_VERSIONS = (1, 2)
+READ_VERSIONS = (1, 2, 3)
 
 PREAMBLE = struct.Struct("<4sBI")  # magic, version, header_len
 CRC = struct.Struct("<I")

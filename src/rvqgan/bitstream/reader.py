@@ -1,4 +1,4 @@
-"""Streaming reader of ``.rvq`` files (format versions 1 and 2).
+"""Streaming reader of ``.rvq`` files (format versions 1 to 3).
 
 The reader consumes its source strictly front to back, one record at a time, so it
 works on pipes and holds at most one chunk in memory. Every chunk is checked (CRC,

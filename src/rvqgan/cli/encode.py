@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="code frame by frame with a causal model; INPUT and -o may be '-' (WAV on stdin, .rvq on stdout)",
     )
     parser.add_argument(
+        "--full-band",
+        action="store_true",
+        help="do not measure and signal the input's bandwidth (by default the decoder low-passes a "
+        "band-limited input's output at its bandwidth; docs/format.md)",
+    )
+    parser.add_argument(
         "--flush-every",
         type=int,
         default=None,
@@ -69,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     def work(job: Job) -> None:
         job.target.parent.mkdir(parents=True, exist_ok=True)
-        rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device, **extra)
+        rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device,
+                        band_limit=not args.full_band, **extra)
 
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="encoded", quiet=args.quiet

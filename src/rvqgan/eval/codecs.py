@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
 
@@ -128,13 +129,18 @@ class ModelCodec(EvalCodec):
         name: name in reports (default ``model.name``).
         n_codebooks: codebook counts to evaluate (default every count 1..K).
         device: torch device to run on.
+        band_limit: as ``rvqgan.compress`` does by default, measure the input's bandwidth,
+            count it in the header's bytes and low-pass the decoded audio there
+            (:mod:`rvqgan.audio.bandwidth`); ``False``: the decoder's output as it comes.
     """
 
     def __init__(
-        self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu"
+        self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
+        band_limit: bool = True,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
+        self.band_limit = band_limit
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:
@@ -145,7 +151,7 @@ class ModelCodec(EvalCodec):
             Setting(f"q{n}", model.bitrate(n) / 1000, n, model.sample_rate) for n in sorted(set(counts))
         )
 
-    def _rvq_bytes(self, codes: np.ndarray, length: int, sample_rate: int) -> tuple[int, int]:
+    def _rvq_bytes(self, codes: np.ndarray, length: int, sample_rate: int, bandwidth: int | None) -> tuple[int, int]:
         """(payload, file) bytes of ``codes`` (K, frames) written as a real ``.rvq`` stream."""
         from rvqgan.bitstream import CHUNK_OVERHEAD, END_SIZE, RvqHeader, RvqWriter
 
@@ -155,6 +161,7 @@ class ModelCodec(EvalCodec):
             original_sample_rate=sample_rate,
             original_length=length,
             n_codebooks=codes.shape[0],
+            bandwidth_hz=bandwidth,
         )
         buffer = io.BytesIO()
         writer = RvqWriter(buffer, header)
@@ -169,12 +176,14 @@ class ModelCodec(EvalCodec):
         x = resample(audio, sample_rate, model_rate)
         tensor = torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, -1).to(self.device)
         codes = self.model.encode(tensor)  # all codebooks: codebook k does not depend on how many follow
+        bandwidth = measure_bandwidth(x, model_rate) if self.band_limit else None
         coded = []
         for setting in settings:
             n = setting.value
-            decoded = self.model.decode(codes[:, :n])[0, 0].float().cpu().numpy()
+            decoded = self.model.decode(codes[:, :n])[0].float().cpu()
+            decoded = band_limit(decoded[:, : x.shape[0]], model_rate, bandwidth)[0].numpy()
             decoded = fit_length(decoded, x.shape[0])
             back = fit_length(resample(decoded, model_rate, sample_rate), audio.shape[0])
-            payload, file_bytes = self._rvq_bytes(codes[0, :n].cpu().numpy(), audio.shape[0], sample_rate)
+            payload, file_bytes = self._rvq_bytes(codes[0, :n].cpu().numpy(), audio.shape[0], sample_rate, bandwidth)
             coded.append(Coded(setting, back, payload, file_bytes, delay=0))
         return CodingRun(coded, codes[0].cpu().numpy())

@@ -4,7 +4,10 @@
 * ``mp3:K1,K2,...``: MP3 at those kbps; ``K@RATE`` sets LAME's sample rate (default 32).
 * ``model:PATH[:NAME]``: an rvqgan checkpoint, an official DAC ``.pth`` or a bundled model
   name, at every number of codebooks; NAME names it in reports (default: the model's own
-  name, else the file stem).
+  name, else the file stem). Coded as ``rvqgan encode`` codes a file: the input's
+  bandwidth is measured and signalled, and the decoded audio low-passed there.
+* ``model-fullband:PATH[:NAME]``: the same model without bandwidth signalling (as
+  ``rvqgan encode --full-band``): the decoder's output as it comes.
 """
 
 from __future__ import annotations
@@ -49,9 +52,9 @@ def parse_codec_spec(spec: str, device: str = "cpu") -> EvalCodec:
             k, _, rate = text.partition("@")
             items.append((_int(k, spec), _int(rate, spec)) if rate else _int(k, spec))
         return Mp3Codec(items)
-    if kind == "model":
+    if kind in ("model", "model-fullband"):
         if not rest:
-            raise ConfigError("model codec spec needs a checkpoint: model:PATH[:NAME]")
+            raise ConfigError(f"{kind} codec spec needs a checkpoint: {kind}:PATH[:NAME]")
         path, name = rest, None
         head, _, tail = rest.rpartition(":")
         if head and not Path(rest).exists():
@@ -60,5 +63,6 @@ def parse_codec_spec(spec: str, device: str = "cpu") -> EvalCodec:
         default = getattr(model, "name", None)
         if not default or default == "unnamed":
             default = Path(path).stem
-        return ModelCodec(model, name=name or default, device=device)
-    raise ConfigError(f"unknown codec {kind!r} in {spec!r}; use opus:KBPS,..., mp3:KBPS,... or model:PATH[:NAME]")
+        return ModelCodec(model, name=name or default, device=device, band_limit=kind == "model")
+    raise ConfigError(f"unknown codec {kind!r} in {spec!r}; use opus:KBPS,..., mp3:KBPS,..., model:PATH[:NAME] "
+                      "or model-fullband:PATH[:NAME]")
