@@ -108,3 +108,26 @@ def test_init_step_and_warmup_need_init_from(piano_cache):
             tiny_train_config(piano_cache, option)
     with pytest.raises(ConfigError, match=">= 0"):
         tiny_train_config(piano_cache, "schedule.init_from=x", "schedule.init_step=-1")
+
+
+def test_a_lineage_seed_in_git_continues_the_run(piano_cache, tmp_path, source_run):
+    """scripts/save_lineage_seed.py keeps what init_from needs; the run goes on from its step."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "scripts" / "save_lineage_seed.py"
+    spec = importlib.util.spec_from_file_location("save_lineage_seed", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run, generator, discriminator = source_run
+    seed = tmp_path / "lineage" / "default"
+    assert module.save_seed(run, seed) == 2
+    assert sorted(p.name for p in seed.iterdir()) == sorted(module.FILES)  # no optimizer, no RNG
+    assert module.save_seed(run, seed) == 2  # replaced whole, nothing left beside it
+    assert not list(seed.parent.glob(".*"))
+    config = tiny_train_config(piano_cache, f"schedule.init_from={seed}", "schedule.init_step=2")
+    trainer = Trainer(config, tmp_path / "run")
+    assert trainer.step == 2
+    _same(weights(trainer.generator), generator)
+    _same(weights(trainer.discriminator), discriminator)
+    assert trainer.run() == 6
