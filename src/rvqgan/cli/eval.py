@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures (no matplotlib needed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the listening page's condition order")
     parser.add_argument("--device", default="cpu", help="torch device for models")
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                        help="model codecs: choose the codes by encoder refinement, as rvqgan encode --refine")
+    parser.add_argument("--codebooks", type=int, nargs="+", metavar="K",
+                        help="model codecs: score only these numbers of codebooks (default 1..K)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     clips = load_testset(args.testset, domains=args.domains, limit=args.limit)
     if not clips:
         raise InputError(f"no clip of {args.testset} matches --domains {args.domains}")
-    codecs = [parse_codec_spec(spec, device=args.device) for spec in args.codec]
+    codecs = [parse_codec_spec(spec, device=args.device, refine_steps=args.refine, n_codebooks=args.codebooks)
+              for spec in args.codec]
     options = EvalOptions(
         visqol=not args.no_visqol,
         speech_metrics=not args.no_speech_metrics,

@@ -19,6 +19,7 @@ import torch
 from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
+from rvqgan.inference import RefineConfig, encode_long
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,21 @@ class ModelCodec(EvalCodec):
         band_limit: as ``rvqgan.compress`` does by default, measure the input's bandwidth,
             count it in the header's bytes and low-pass the decoded audio there
             (:mod:`rvqgan.audio.bandwidth`); ``False``: the decoder's output as it comes.
+        refine_steps: choose the codes of each setting by encoder refinement, as
+            ``rvqgan.compress(..., refine_steps=N)`` does (the same chunks, so the same
+            codes); 0: the plain encode, whose codes for k codebooks are the first k
+            of one encode.
     """
 
     def __init__(
         self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
         band_limit: bool = True,
+        refine_steps: int = 0,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
         self.band_limit = band_limit
+        self.refine = RefineConfig(steps=refine_steps) if refine_steps else None
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:
@@ -180,6 +187,9 @@ class ModelCodec(EvalCodec):
         coded = []
         for setting in settings:
             n = setting.value
+            if self.refine is not None:  # a search for this number of codebooks, as compress makes it
+                codes = encode_long(self.model, tensor[0], n_quantizers=n, device=self.device, refine=self.refine)
+                codes = codes.to(self.device)
             decoded = self.model.decode(codes[:, :n])[0].float().cpu()
             decoded = band_limit(decoded[:, : x.shape[0]], model_rate, bandwidth)[0].numpy()
             decoded = fit_length(decoded, x.shape[0])

@@ -5,6 +5,8 @@ same codes and audio as one whole-file call, with the output length equal to the
 length; ``encode_long`` / ``decode_long`` wrap them for arrays already in memory.
 ``encode_batch`` / ``decode_batch`` code many files of different lengths at once
 (padded batches with padding masks), each exactly as coding it alone.
+``refine_codes`` (and ``refine=`` of the encoders) chooses codes by analysis-by-synthesis:
+a slower encode whose codes decode closer to the input.
 """
 
 from rvqgan.inference.batched import DEFAULT_BATCH_SIZE, decode_batch, encode_batch
@@ -17,11 +19,13 @@ from rvqgan.inference.chunked import (
     frames_for_length,
 )
 from rvqgan.inference.receptive import Context, decoder_context, encoder_context
+from rvqgan.inference.refine import RefineConfig, refine_codes
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHUNK_FRAMES",
     "Context",
+    "RefineConfig",
     "decode_batch",
     "decode_long",
     "decode_stream",
@@ -31,4 +35,5 @@ __all__ = [
     "encode_stream",
     "encoder_context",
     "frames_for_length",
+    "refine_codes",
 ]

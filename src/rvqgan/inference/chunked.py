@@ -43,6 +43,7 @@ import torch
 
 from rvqgan.errors import InputError
 from rvqgan.inference.receptive import decoder_context, encoder_context
+from rvqgan.inference.refine import RefineConfig, refine_codes
 from rvqgan.model.codec import Codec
 
 # Frames per chunk: ~3 s at 44.1 kHz, ~5 s at 16/24 kHz. Memory per chunk is about
@@ -123,6 +124,7 @@ def encode_stream(
     n_quantizers: int | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     device: torch.device | str | None = None,
+    refine: RefineConfig | None = None,
 ) -> Iterator[torch.Tensor]:
     """Encode a stream of audio blocks; yields codes chunk by chunk.
 
@@ -133,6 +135,9 @@ def encode_stream(
         n_quantizers: codebooks to keep (default all).
         chunk_frames: frames computed per model call.
         device: where to run (default: the model's device).
+        refine: choose each chunk's codes by encoder refinement
+            (:mod:`rvqgan.inference.refine`), on the chunk's window with its context;
+            ``None`` or 0 steps: the plain encode, equal to the whole-signal one.
 
     Yields:
         Tensor: codes [C, n_quantizers, m], int64, on the CPU; concatenated along the
@@ -148,7 +153,7 @@ def encode_stream(
         """Frames first..last-1 from the window that ends at frame ``end``."""
         start = max(0, first - ctx.left)
         window = buffer.slice(start * hop, end * hop).unsqueeze(1)  # [C, 1, samples]
-        codes = model.encode(window, n_q)
+        codes = refine_codes(model, window, n_q, refine) if refine else model.encode(window, n_q)
         buffer.drop_before(max(0, last - ctx.left) * hop)
         return codes[..., first - start : last - start].cpu()
 
@@ -256,6 +261,7 @@ def encode_long(
     n_quantizers: int | None = None,
     chunk_frames: int = DEFAULT_CHUNK_FRAMES,
     device: torch.device | str | None = None,
+    refine: RefineConfig | None = None,
 ) -> torch.Tensor:
     """Encode audio [C, T] in chunks; returns codes [C, K, frames_for_length(model, T)] on the CPU.
 
@@ -267,7 +273,7 @@ def encode_long(
     step = _count(chunk_frames, "chunk_frames", 1) * model.hop_length
     blocks = (x[:, i : i + step] for i in range(0, x.shape[1], step))  # views, no copies
     shape = (x.shape[0], n_q, frames_for_length(model, x.shape[1]))
-    chunks = encode_stream(model, blocks, n_quantizers=n_q, chunk_frames=chunk_frames, device=device)
+    chunks = encode_stream(model, blocks, n_quantizers=n_q, chunk_frames=chunk_frames, device=device, refine=refine)
     return _fill(shape, chunks, empty_dtype=torch.long)
 
 

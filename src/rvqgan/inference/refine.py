@@ -1,0 +1,97 @@
+"""Encoder refinement: choose codes by analysis-by-synthesis, for a slower, better encode.
+
+The encoder maps audio to a latent in one pass, and residual quantization picks, stage
+by stage, the code nearest to it. Nothing in that looks at what the decoder will make of
+the codes. Refinement does: starting from the encoder's latent ``z``, it takes
+``steps`` Adam steps on ``z`` to lower the reconstruction loss of the decoded audio
+against the input (the multi-scale mel distance plus ``waveform_weight`` times the L1
+waveform error, the two reconstruction terms of the default recipe in its proportions,
+15 : 500), through the quantizer with its straight-through gradient. The codes of the
+refined latent are then kept for each item only if they decode to a lower loss than the
+encoder's own codes: refinement never makes an item's objective worse.
+
+Only the encoder's side changes: the codes are ordinary codes, any decoder of the same
+model reads them, and the file format is the same. The cost is ``steps`` decoder passes
+forward and backward per chunk, tens of times the plain encode (docs/inference.md).
+It is deterministic for a given machine and thread count, like the plain encode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rvqgan.errors import InputError
+from rvqgan.model.codec import Codec
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """How hard the encoder searches.
+
+    Attributes:
+        steps: Adam steps on the latent (0: the plain encode).
+        lr: Adam's learning rate on the latent (whose values are of order 1).
+        waveform_weight: weight of the L1 waveform error against the mel distance's 1.
+    """
+
+    steps: int = 40
+    lr: float = 0.1
+    waveform_weight: float = 500.0 / 15.0
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or not self.lr > 0 or self.waveform_weight < 0:
+            raise InputError(f"refinement needs steps >= 0, lr > 0 and waveform_weight >= 0, got {self}")
+
+
+def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """Per item: mel distance + weight x L1 waveform error of the decoded ``z_q``."""
+    decoded = model.decoder(z_q)[..., : audio.shape[-1]]
+    losses = [mel(decoded[i : i + 1], audio[i : i + 1]) for i in range(audio.shape[0])]
+    return torch.stack(losses), (decoded - audio).abs().mean(dim=(1, 2))
+
+
+def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = None,
+                 config: RefineConfig | None = None) -> torch.Tensor:
+    """Codes [B, K, frames] for ``audio`` [B, 1, T], chosen by refinement (see the module).
+
+    With ``config.steps == 0`` this is ``model.encode(audio, n_quantizers)``.
+    """
+    from rvqgan.losses import MelLoss  # training code: imported only when refining
+
+    config = config or RefineConfig()
+    n = model.quantizer.check_n_quantizers(n_quantizers)
+    if config.steps == 0 or audio.shape[-1] == 0:
+        return model.encode(audio, n)
+    mel = MelLoss(model.sample_rate).to(audio.device)
+    target = model.pad_to_hop(audio)
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    training = model.training
+    model.eval()
+    try:
+        for p in frozen:
+            p.requires_grad_(False)
+        with torch.enable_grad():
+            with torch.no_grad():
+                z0 = model.encoder(target)
+            z = z0.clone().requires_grad_(True)
+            optimizer = torch.optim.Adam([z], lr=config.lr)
+            for _ in range(config.steps):
+                spectral, waveform = _objective(model, mel, model.quantizer(z, n).z_q, target)
+                loss = (spectral + config.waveform_weight * waveform).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        with torch.no_grad():
+            plain, refined = model.quantizer.encode(z0, n), model.quantizer.encode(z.detach(), n)
+            scores = []
+            for codes in (plain, refined):
+                spectral, waveform = _objective(model, mel, model.quantizer.decode(codes), target)
+                scores.append(spectral + config.waveform_weight * waveform)
+            better = (scores[1] < scores[0])[:, None, None]
+            return torch.where(better, refined, plain)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+        model.train(training)

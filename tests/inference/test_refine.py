@@ -1,0 +1,86 @@
+"""Encoder refinement: ordinary codes, never a worse objective, a real gain with real weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rvqgan
+from rvqgan.audio import read_audio
+from rvqgan.bitstream import read_rvq
+from rvqgan.errors import InputError
+from rvqgan.inference import RefineConfig, encode_long, refine_codes
+from rvqgan.inference.refine import _objective
+from rvqgan.losses import MelLoss
+from rvqgan.model import Codec
+from tests.conftest import REAL_CLIP, randomize, tiny_config
+
+
+def _score(model, codes, audio, config: RefineConfig | None = None):
+    config = config or RefineConfig()
+    mel = MelLoss(model.sample_rate)
+    with torch.no_grad():
+        target = model.pad_to_hop(audio)
+        spectral, waveform = _objective(model, mel, model.quantizer.decode(codes), target)
+    return spectral + config.waveform_weight * waveform
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return randomize(Codec(tiny_config())).eval()
+
+
+def test_zero_steps_is_the_plain_encode_and_the_model_is_left_as_it_was(tiny):
+    audio = torch.randn(2, 1, 3000) * 0.1
+    assert torch.equal(refine_codes(tiny, audio, 3, RefineConfig(steps=0)), tiny.encode(audio, 3))
+    tiny.train()
+    codes = refine_codes(tiny, audio, 3, RefineConfig(steps=3))
+    assert tiny.training and all(p.requires_grad for p in tiny.parameters()) and all(p.grad is None for p in tiny.parameters())
+    tiny.eval()
+    assert codes.shape == tiny.encode(audio, 3).shape and codes.dtype == torch.long
+    assert int(codes.max()) < tiny.codebook_size and int(codes.min()) >= 0
+
+
+def test_refinement_never_makes_an_item_worse(tiny):
+    audio = torch.randn(3, 1, 4000) * 0.1
+    plain = tiny.encode(audio, 4)
+    for config in (RefineConfig(steps=2, lr=5.0), RefineConfig(steps=5)):  # a wild step size, and the default
+        refined = refine_codes(tiny, audio, 4, config)
+        assert torch.all(_score(tiny, refined, audio, config) <= _score(tiny, plain, audio, config))
+
+
+def test_with_the_bundled_weights_the_decoded_audio_comes_closer():
+    model = rvqgan.load_model()
+    x, _ = read_audio(REAL_CLIP, model.sample_rate)
+    audio = torch.from_numpy(x[:1, 22050:44100].copy())[None]  # 0.5 s, mono
+    plain = model.encode(audio, 9)
+    refined = refine_codes(model, audio, 9, RefineConfig(steps=8))
+    assert (refined != plain).float().mean() > 0.05  # it searched
+    assert _score(model, refined, audio) < 0.97 * _score(model, plain, audio)
+
+
+def test_compress_with_refinement_writes_the_chunked_search_codes(tiny, tmp_path):
+    import soundfile as sf
+
+    from rvqgan.checkpoint import save_model
+
+    rate = tiny.sample_rate
+    audio = (0.1 * np.random.default_rng(0).standard_normal((2, rate // 2))).astype(np.float32)
+    sf.write(tmp_path / "in.wav", audio.T, rate, subtype="FLOAT")
+    save_model(tiny, tmp_path / "tiny.safetensors", name="tiny")
+    model = rvqgan.load_model(tmp_path / "tiny.safetensors")
+    rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "r.rvq", 3, refine_steps=3)
+    _, codes, _ = read_rvq(tmp_path / "r.rvq")
+    expected = encode_long(model, audio, n_quantizers=3, refine=RefineConfig(steps=3))
+    assert np.array_equal(codes, expected.numpy())
+    assert not np.array_equal(codes, encode_long(model, audio, n_quantizers=3).numpy())
+    rvqgan.decompress(tmp_path / "r.rvq", tmp_path / "r.wav", model=model)
+    assert sf.info(tmp_path / "r.wav").frames == audio.shape[1]
+
+
+def test_bad_settings_are_refused():
+    for bad in ({"steps": -1}, {"lr": 0.0}, {"waveform_weight": -1.0}):
+        with pytest.raises(InputError, match="refinement"):
+            RefineConfig(**bad)
