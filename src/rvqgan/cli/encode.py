@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="STEPS",
-        help="choose the codes by analysis-by-synthesis with STEPS optimizer steps (40 is a good value): "
+        help="choose the codes by analysis-by-synthesis with STEPS optimizer steps (20 is a good value): "
         "the same format, codes that decode closer to the input, an encode tens of times slower",
     )
     parser.add_argument(
