@@ -18,10 +18,15 @@ fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-if [ ! -d gpu/run/checkpoints ]; then  # seed from gpu/seed/step_000NNNNN (checked above)
+if [ ! -d gpu/run/checkpoints ]; then  # seed from gpu/seed/FOLDER (checked above)
   seed=$(ls gpu/seed | tail -1)
-  mkdir -p gpu/run/checkpoints && cp -r gpu/seed/"$seed" gpu/run/checkpoints/
-  printf '{"step": %d, "dir": "%s"}' "$((10#${seed#step_}))" "$seed" > gpu/run/checkpoints/latest.json
+  if [ -f gpu/seed/"$seed"/optimizer_g.safetensors ]; then  # a whole checkpoint, step_000NNNNN: resume it
+    mkdir -p gpu/run/checkpoints && cp -r gpu/seed/"$seed" gpu/run/checkpoints/
+    printf '{"step": %d, "dir": "%s"}' "$((10#${seed#step_}))" "$seed" > gpu/run/checkpoints/latest.json
+  else  # a lineage seed (scripts/save_lineage_seed.py, weights only): a fresh run from them, at their step
+    step=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['step'])" gpu/seed/"$seed"/state.json) || exit 2
+    set -- --set schedule.init_from=gpu/seed/"$seed" --set schedule.init_step="$step" "$@"
+  fi
 fi
 if [ "$(cat gpu/cache.parts 2>/dev/null)" != "$parts" ]; then
   rm -rf gpu/cache && python3 -m rvqgan prepare $parts -o gpu/cache --workers 16 || exit 1
