@@ -160,6 +160,7 @@ def compress(
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
+    refine = RefineConfig(steps=refine_steps) if refine_steps else None  # checked before any work
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),
@@ -175,7 +176,6 @@ def compress(
     counted = _Counter(blocks)
     frames = 0
     with RvqWriter(output_path, header, overwrite=overwrite, chunk_coder=coder) as writer:
-        refine = RefineConfig(steps=refine_steps) if refine_steps else None
         for codes in encode_stream(model, counted, n_quantizers=n, device=device, refine=refine):
             writer.write_chunk(codes)
             frames += codes.shape[-1]

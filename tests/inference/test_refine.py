@@ -78,6 +78,9 @@ def test_compress_with_refinement_writes_the_chunked_search_codes(tiny, tmp_path
     assert not np.array_equal(codes, encode_long(model, audio, n_quantizers=3).numpy())
     rvqgan.decompress(tmp_path / "r.rvq", tmp_path / "r.wav", model=model)
     assert sf.info(tmp_path / "r.wav").frames == audio.shape[1]
+    with pytest.raises(InputError, match="refinement"):
+        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "bad.rvq", 3, refine_steps=-1)
+    assert not (tmp_path / "bad.rvq").exists()
 
 
 def test_bad_settings_are_refused():
