@@ -64,33 +64,28 @@ class BandwidthMeter:
         self.threshold_db = threshold_db
         self.window = blackman_harris(N_FFT)
         self.power = np.zeros(N_FFT // 2 + 1)
-        self._tail = np.zeros((0,))
-        self.frames = 0
+        self._tail: np.ndarray | None = None
 
     def update(self, block: np.ndarray | torch.Tensor) -> None:
         """Add ``block`` ([C, n] or [n], any n) to the measurement."""
         if isinstance(block, torch.Tensor):
             block = block.detach().cpu().numpy()
-        block = np.asarray(block, dtype=np.float64)
-        mono = block if block.ndim == 1 else block.reshape(-1, block.shape[-1])
-        if mono.ndim == 1:
-            mono = mono[None]
-        if self._tail.shape[0] != mono.shape[0]:
-            self._tail = np.zeros((mono.shape[0], 0))
-        signal = np.concatenate([self._tail, mono], axis=1)
+        channels = np.atleast_2d(np.asarray(block, dtype=np.float64))  # [C, n]; [n] -> [1, n]
+        if self._tail is None:
+            self._tail = np.zeros((channels.shape[0], 0))
+        signal = np.concatenate([self._tail, channels], axis=1)
         hop = N_FFT // 2
         count = max(0, (signal.shape[1] - N_FFT) // hop + 1)
         if count:
             index = np.arange(N_FFT)[None, :] + hop * np.arange(count)[:, None]
             frames = signal[:, index] * self.window  # [C, count, N_FFT]
             self.power += (np.abs(np.fft.rfft(frames, axis=-1)) ** 2).sum(axis=(0, 1))
-            self.frames += count
         self._tail = signal[:, count * hop:]
 
     def result(self) -> int | None:
         """The bandwidth in Hz, or ``None`` for full-band or silent input (no low-pass)."""
         power = self.power.copy()
-        rest = self._tail.shape[1]
+        rest = 0 if self._tail is None else self._tail.shape[1]
         if rest >= N_FFT // 4:  # the last, partial frame counts, tapered to its own length
             padded = np.zeros((self._tail.shape[0], N_FFT))
             padded[:, :rest] = self._tail * blackman_harris(rest)
