@@ -182,7 +182,9 @@ class ModelCodec(EvalCodec):
         model_rate = self.model.sample_rate
         x = resample(audio, sample_rate, model_rate)
         tensor = torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, -1).to(self.device)
-        codes = self.model.encode(tensor)  # all codebooks: codebook k does not depend on how many follow
+        # Plain: one encode serves every setting (codebook k does not depend on how many follow).
+        # Refined: each setting makes its own search below.
+        codes = self.model.encode(tensor) if self.refine is None or not settings else None
         bandwidth = measure_bandwidth(x, model_rate) if self.band_limit else None
         coded = []
         for setting in settings:

@@ -45,8 +45,8 @@ class RefineConfig:
             raise InputError(f"refinement needs steps >= 0, lr > 0 and waveform_weight >= 0, got {self}")
 
 
-def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-    """Per item: mel distance + weight x L1 waveform error of the decoded ``z_q``."""
+def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per item, the two terms of the objective for the decoded ``z_q``: (mel distance, L1 waveform error)."""
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
     losses = [mel(decoded[i : i + 1], audio[i : i + 1]) for i in range(audio.shape[0])]
     return torch.stack(losses), (decoded - audio).abs().mean(dim=(1, 2))

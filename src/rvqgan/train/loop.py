@@ -127,6 +127,7 @@ class Trainer:
         if folder is None:
             if self.config.schedule.init_from:
                 self._initialize(Path(self.config.schedule.init_from))
+                self.step = self.config.schedule.init_step
             return
         saved = self.store.load(folder, {}, {}, restore_rng=False).config
         current = to_dict(self.config)
@@ -157,7 +158,6 @@ class Trainer:
             except RuntimeError as exc:
                 raise CheckpointError(f"schedule.init_from={source}: its generator does not fit this recipe ({exc})") from None
             self.initialized_from = str(source)
-            self.step = self.config.schedule.init_step
             return
         folder = find_checkpoint(source)
         if folder is None:
@@ -166,7 +166,6 @@ class Trainer:
         self.store.load(folder, {"generator": self.generator, "discriminator": self.discriminator}, {},
                         restore_rng=False)
         self.initialized_from = str(folder)
-        self.step = self.config.schedule.init_step
 
     def _open_data(self):
         data = self.config.data
