@@ -32,7 +32,7 @@ from rvqgan.bitstream.reader import check_decoded, raw_codes
 from rvqgan.checkpoint import load_model_file, model_hash
 from rvqgan.entropy.model_files import EntropyFile, EntropyModels
 from rvqgan.entropy.selection import coder_for, decoder_for
-from rvqgan.errors import CheckpointError, RvqganError
+from rvqgan.errors import CheckpointError, InputError, RvqganError
 from rvqgan.inference import RefineConfig, decode_stream, encode_stream
 from rvqgan.model import Codec
 from rvqgan.models import DEFAULT_MODEL, bundled_path
@@ -135,6 +135,7 @@ def compress(
     entropy_model: EntropyFile | None = None,
     band_limit: bool = True,
     refine_steps: int = 0,
+    refine_sisdr: float = 0.0,
 ) -> CompressResult:
     """Compress an audio file (any format soundfile reads, any rate, any channels) to ``.rvq``.
 
@@ -150,6 +151,9 @@ def compress(
         refine_steps: choose the codes by encoder refinement with this many steps
             (:mod:`rvqgan.inference.refine`): the same format, codes that decode closer
             to the input, an encode tens of times slower. 0: the plain encode.
+        refine_sisdr: with ``refine_steps``, the weight of the negative SI-SDR (dB) in the
+            refinement's objective (``RefineConfig.sisdr_weight``): codes whose waveform
+            is closer to the input's, at some cost in mel distance. 0: the recipe's terms.
 
     Raises:
         AudioError: unreadable, empty, NaN-holding input; BitstreamError: output exists
@@ -160,7 +164,9 @@ def compress(
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
-    refine = RefineConfig(steps=refine_steps) if refine_steps else None  # checked before any work
+    if refine_sisdr and not refine_steps:
+        raise InputError("refine_sisdr weights a term of the refinement's objective; it needs refine_steps > 0")
+    refine = RefineConfig(steps=refine_steps, sisdr_weight=refine_sisdr) if refine_steps else None  # checked first
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),

@@ -34,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the same format, codes that decode closer to the input, an encode tens of times slower",
     )
     parser.add_argument(
+        "--refine-sisdr",
+        type=float,
+        default=0.0,
+        metavar="WEIGHT",
+        help="with --refine: add the negative SI-SDR in dB, times WEIGHT (0.1-0.3), to the search's objective: "
+        "a waveform closer to the input's, at some cost in mel distance (docs/inference.md)",
+    )
+    parser.add_argument(
         "--full-band",
         action="store_true",
         help="do not measure and signal the input's bandwidth (by default the decoder low-passes a "
@@ -73,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kbps is not None:
         n = n_quantizers_for_kbps(model, args.kbps)
     model.quantizer.check_n_quantizers(n)
+    if args.refine_sisdr and not args.refine:
+        raise InputError("--refine-sisdr weights a term of the refinement's objective; give --refine STEPS too")
     extra = compress_kwargs(args, model)
 
     def weight(job: Job) -> float:
@@ -84,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     def work(job: Job) -> None:
         job.target.parent.mkdir(parents=True, exist_ok=True)
         rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device,
-                        band_limit=not args.full_band, refine_steps=args.refine, **extra)
+                        band_limit=not args.full_band, refine_steps=args.refine, refine_sisdr=args.refine_sisdr,
+                        **extra)
 
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="encoded", quiet=args.quiet
@@ -103,7 +114,7 @@ def run_stream(args: argparse.Namespace) -> int:
         raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
     if getattr(args, "entropy", "none") not in ("none", "auto"):
         raise InputError("--stream writes raw codes (one frame per chunk); leave out --entropy")
-    if args.refine:
+    if args.refine or args.refine_sisdr:
         raise InputError("--refine searches over whole chunks; it cannot be combined with --stream")
     one_thread()
     model = rvqgan.load_model(args.model, device=args.device)

@@ -137,17 +137,22 @@ class ModelCodec(EvalCodec):
             ``rvqgan.compress(..., refine_steps=N)`` does (the same chunks, so the same
             codes); 0: the plain encode, whose codes for k codebooks are the first k
             of one encode.
+        refine_sisdr: with ``refine_steps``, the SI-SDR term of the search's objective,
+            as ``rvqgan.compress(..., refine_sisdr=W)``.
     """
 
     def __init__(
         self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
         band_limit: bool = True,
         refine_steps: int = 0,
+        refine_sisdr: float = 0.0,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
         self.band_limit = band_limit
-        self.refine = RefineConfig(steps=refine_steps) if refine_steps else None
+        if refine_sisdr and not refine_steps:
+            raise InputError("refine_sisdr weights a term of the refinement's objective; it needs refine_steps > 0")
+        self.refine = RefineConfig(steps=refine_steps, sisdr_weight=refine_sisdr) if refine_steps else None
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:

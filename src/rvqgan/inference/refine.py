@@ -6,7 +6,9 @@ the codes. Refinement does: starting from the encoder's latent ``z``, it takes
 ``steps`` Adam steps on ``z`` to lower the reconstruction loss of the decoded audio
 against the input (the multi-scale mel distance plus ``waveform_weight`` times the L1
 waveform error, the two reconstruction terms of the default recipe in its proportions,
-15 : 500), through the quantizer with its straight-through gradient. The codes of the
+15 : 500), through the quantizer with its straight-through gradient. ``sisdr_weight``
+adds the negative SI-SDR in dB: codes whose waveform is closer to the input's, which
+the mel term does not ask for, at some cost in mel distance (docs/inference.md). The codes of the
 refined latent are then kept for each item only if they decode to a lower loss than the
 encoder's own codes: refinement never makes an item's objective worse.
 
@@ -34,22 +36,29 @@ class RefineConfig:
         steps: Adam steps on the latent (0: the plain encode).
         lr: Adam's learning rate on the latent (whose values are of order 1).
         waveform_weight: weight of the L1 waveform error against the mel distance's 1.
+        sisdr_weight: weight of the negative SI-SDR in dB (0: not in the objective).
     """
 
     steps: int = 40
     lr: float = 0.1
     waveform_weight: float = 500.0 / 15.0
+    sisdr_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.steps < 0 or not self.lr > 0 or self.waveform_weight < 0:
+        if self.steps < 0 or not self.lr > 0 or not self.waveform_weight >= 0 or not self.sisdr_weight >= 0:
             raise InputError(f"refinement needs steps >= 0, lr > 0 and waveform_weight >= 0, got {self}")
 
 
-def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per item, the two terms of the objective for the decoded ``z_q``: (mel distance, L1 waveform error)."""
+def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig) -> torch.Tensor:
+    """Per item, the objective for the decoded ``z_q`` (lower is better)."""
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
-    losses = [mel(decoded[i : i + 1], audio[i : i + 1]) for i in range(audio.shape[0])]
-    return torch.stack(losses), (decoded - audio).abs().mean(dim=(1, 2))
+    spectral = torch.stack([mel(decoded[i : i + 1], audio[i : i + 1]) for i in range(audio.shape[0])])
+    loss = spectral + config.waveform_weight * (decoded - audio).abs().mean(dim=(1, 2))
+    if config.sisdr_weight:
+        from rvqgan.losses.waveform import si_sdr  # training code, as MelLoss
+
+        loss = loss - config.sisdr_weight * si_sdr(decoded, audio)
+    return loss
 
 
 def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = None,
@@ -78,17 +87,13 @@ def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = N
             z = z0.clone().requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=config.lr)
             for _ in range(config.steps):
-                spectral, waveform = _objective(model, mel, model.quantizer(z, n).z_q, target)
-                loss = (spectral + config.waveform_weight * waveform).sum()
+                loss = _objective(model, mel, model.quantizer(z, n).z_q, target, config).sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
         with torch.no_grad():
             plain, refined = model.quantizer.encode(z0, n), model.quantizer.encode(z.detach(), n)
-            scores = []
-            for codes in (plain, refined):
-                spectral, waveform = _objective(model, mel, model.quantizer.decode(codes), target)
-                scores.append(spectral + config.waveform_weight * waveform)
+            scores = [_objective(model, mel, model.quantizer.decode(codes), target, config) for codes in (plain, refined)]
             better = (scores[1] < scores[0])[:, None, None]
             return torch.where(better, refined, plain)
     finally:
