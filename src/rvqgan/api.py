@@ -32,8 +32,8 @@ from rvqgan.bitstream.reader import check_decoded, raw_codes
 from rvqgan.checkpoint import load_model_file, model_hash
 from rvqgan.entropy.model_files import EntropyFile, EntropyModels
 from rvqgan.entropy.selection import coder_for, decoder_for
-from rvqgan.errors import CheckpointError, InputError, RvqganError
-from rvqgan.inference import RefineConfig, decode_stream, encode_stream
+from rvqgan.errors import CheckpointError, RvqganError
+from rvqgan.inference import decode_stream, encode_stream, refine_config
 from rvqgan.model import Codec
 from rvqgan.models import DEFAULT_MODEL, bundled_path
 
@@ -164,9 +164,7 @@ def compress(
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
-    if refine_sisdr and not refine_steps:
-        raise InputError("refine_sisdr weights a term of the refinement's objective; it needs refine_steps > 0")
-    refine = RefineConfig(steps=refine_steps, sisdr_weight=refine_sisdr) if refine_steps else None  # checked first
+    refine = refine_config(refine_steps, refine_sisdr)  # checked before any work
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),

@@ -69,10 +69,12 @@ def n_quantizers_for_kbps(model, kbps: float) -> int:
 def run(args: argparse.Namespace) -> int:
     import rvqgan
     from rvqgan.audio import audio_info
+    from rvqgan.inference import refine_config
 
     check_device(args.device)
     if args.stream:
         return run_stream(args)
+    refine_config(args.refine, args.refine_sisdr)  # bad values fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, AUDIO_SUFFIXES, ".rvq")
     if not jobs:
         raise RvqganError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found in {args.inputs}")
@@ -81,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
     if args.kbps is not None:
         n = n_quantizers_for_kbps(model, args.kbps)
     model.quantizer.check_n_quantizers(n)
-    if args.refine_sisdr and not args.refine:
-        raise InputError("--refine-sisdr weights a term of the refinement's objective; give --refine STEPS too")
     extra = compress_kwargs(args, model)
 
     def weight(job: Job) -> float:

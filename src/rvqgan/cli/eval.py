@@ -53,9 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rvqgan.errors import InputError
     from rvqgan.eval import EvalOptions, load_testset, parse_codec_spec, run_evaluation
+    from rvqgan.inference import refine_config
 
-    if args.refine_sisdr and not args.refine:
-        raise InputError("--refine-sisdr weights a term of the refinement's objective; give --refine STEPS too")
+    refine_config(args.refine, args.refine_sisdr)  # bad values fail here, before any clip
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
     clips = load_testset(args.testset, domains=args.domains, limit=args.limit)

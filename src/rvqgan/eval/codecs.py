@@ -19,7 +19,7 @@ import torch
 from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
-from rvqgan.inference import RefineConfig, encode_long
+from rvqgan.inference import encode_long, refine_config
 
 
 @dataclass(frozen=True)
@@ -150,9 +150,7 @@ class ModelCodec(EvalCodec):
         self.model = model.eval().to(device)
         self.device = device
         self.band_limit = band_limit
-        if refine_sisdr and not refine_steps:
-            raise InputError("refine_sisdr weights a term of the refinement's objective; it needs refine_steps > 0")
-        self.refine = RefineConfig(steps=refine_steps, sisdr_weight=refine_sisdr) if refine_steps else None
+        self.refine = refine_config(refine_steps, refine_sisdr)
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:

@@ -19,7 +19,7 @@ from rvqgan.inference.chunked import (
     frames_for_length,
 )
 from rvqgan.inference.receptive import Context, decoder_context, encoder_context
-from rvqgan.inference.refine import RefineConfig, refine_codes
+from rvqgan.inference.refine import RefineConfig, refine_codes, refine_config
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -36,4 +36,5 @@ __all__ = [
     "encoder_context",
     "frames_for_length",
     "refine_codes",
+    "refine_config",
 ]

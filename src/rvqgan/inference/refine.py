@@ -49,6 +49,18 @@ class RefineConfig:
             raise InputError(f"refinement needs steps >= 0, lr > 0 and waveform_weight >= 0, got {self}")
 
 
+def refine_config(steps: int, sisdr_weight: float = 0.0) -> RefineConfig | None:
+    """The search that ``--refine STEPS --refine-sisdr W`` ask for; ``None``: the plain encode.
+
+    Raises:
+        InputError: an SI-SDR weight without steps (nothing to weight), or bad values.
+    """
+    if sisdr_weight and not steps:
+        raise InputError("refine_sisdr (--refine-sisdr) weights a term of the refinement's objective; "
+                         "it needs refine_steps > 0 (--refine STEPS)")
+    return RefineConfig(steps=steps, sisdr_weight=sisdr_weight) if steps else None
+
+
 def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig) -> torch.Tensor:
     """Per item, the objective for the decoded ``z_q`` (lower is better)."""
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
