@@ -4,7 +4,7 @@ Times ``encode_long`` of the same real audio (the test recording, looped to ``--
 with and without refinement, at each thread count, interleaved, and prints medians and
 real-time factors. Quality is measured by ``rvqgan eval --refine`` (docs/inference.md).
 
-    python benchmarks/refine_speed.py --seconds 10 --steps 20 40 --threads 1 2 --repeats 3
+    python benchmarks/refine_speed.py --seconds 10 --steps 20 40 --threads 1 2 --repeats 3 [--sisdr 0.3]
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, nargs="+", default=[20, 40])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sisdr", type=float, nargs="*", default=[],
+                        help="also time each step count with these SI-SDR weights (--refine-sisdr)")
     args = parser.parse_args()
     model = rvqgan.load_model(args.model)
     x, _ = read_audio(CLIP, model.sample_rate)
@@ -40,6 +42,7 @@ def main() -> int:
     for threads in args.threads:
         torch.set_num_threads(threads)
         configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in args.steps}}
+        configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in args.steps for w in args.sisdr})
         times: dict[str, list[float]] = {name: [] for name in configs}
         for _ in range(args.repeats):
             for name, config in configs.items():
@@ -49,7 +52,7 @@ def main() -> int:
         plain = statistics.median(times["plain"])
         for name, values in times.items():
             t = statistics.median(values)
-            print(f"threads {threads}: {name:>10}: {t:7.2f} s, x{args.seconds / t:6.2f} real time, "
+            print(f"threads {threads}: {name:>20}: {t:7.2f} s, x{args.seconds / t:6.2f} real time, "
                   f"{t / plain:5.1f}x the plain encode")
     return 0
 
