@@ -15,7 +15,10 @@ Run (the bundled default model and the real test set, 2 threads)::
     python benchmarks/entropy_coding.py --model default --manifest data/testset/manifest.jsonl \\
         --threads 2 --out bench_entropy.json
 
-``--per-domain`` and ``--seconds`` shorten a run. The model must have its code LM and
+``--per-domain`` and ``--seconds`` shorten a run; ``--speed-clips 0`` skips the timing.
+``--refine STEPS [--refine-sisdr W]`` codes the codes ``rvqgan encode --refine`` writes
+(a search per number of codebooks, so give few ``--n-codebooks``): do the code LM's
+savings hold on codes chosen by search? The model must have its code LM and
 static tables beside it (``rvqgan train-lm``); codings it lacks are skipped and named.
 """
 
@@ -53,7 +56,7 @@ from rvqgan.audio import read_audio
 from rvqgan.bitstream import default_chunk_frames, packed_size
 from rvqgan.entropy.coder import LMCoder, StaticCoder
 from rvqgan.entropy.model_files import entropy_models_of
-from rvqgan.inference import encode_long
+from rvqgan.inference import encode_long, refine_config
 
 CODINGS = ("none", "static", "lm")
 
@@ -113,7 +116,7 @@ def check_lm_round_trip(codes: np.ndarray, coder: LMCoder, chunk: int) -> float:
     return spent
 
 
-def measure_sizes(model, clips, n_list, available, seconds, chunk) -> dict:
+def measure_sizes(model, clips, n_list, available, seconds, chunk, refine=None) -> dict:
     """Per (domain, n, coding): payload bits and audio seconds; plus LM coding times."""
     sums: dict = defaultdict(lambda: [0, 0.0])
     lm_time = defaultdict(float)
@@ -122,9 +125,13 @@ def measure_sizes(model, clips, n_list, available, seconds, chunk) -> dict:
         if seconds:
             audio = audio[:, : int(seconds * model.sample_rate)]
         duration = audio.shape[1] / model.sample_rate
-        with torch.inference_mode():
-            codes = encode_long(model, torch.from_numpy(np.ascontiguousarray(audio))).numpy()
+        tensor = torch.from_numpy(np.ascontiguousarray(audio))
+        if refine is None:  # one encode: the codes for n codebooks are its first n
+            with torch.inference_mode():
+                codes = encode_long(model, tensor).numpy()
         for n in n_list:
+            if refine is not None:  # a search per number of codebooks, as compress makes it
+                codes = encode_long(model, tensor, n_quantizers=n, refine=refine).numpy()
             for coding, coder in coders(model, codes.shape[0], n, available).items():
                 size, spent = payload_bytes(codes[:, :n], coder, chunk, (model.codebook_size - 1).bit_length())
                 cell = sums[(domain, n, coding)]
@@ -132,7 +139,7 @@ def measure_sizes(model, clips, n_list, available, seconds, chunk) -> dict:
                 cell[1] += duration
                 if coding == "lm" and n == n_list[-1]:
                     lm_time["encode"] += spent
-                    lm_time["decode"] += check_lm_round_trip(codes, coder, chunk)
+                    lm_time["decode"] += check_lm_round_trip(codes[:, :n], coder, chunk)
                     lm_time["audio"] += duration
         print(f"[{number}/{len(clips)}] {domain} {path.name}", file=sys.stderr)
     return {"sums": sums, "lm_time": dict(lm_time)}
@@ -177,6 +184,7 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
     print(
         f"\nPayload kbit/s (all channels) of {model.name} ({model.content_hash[:12]}), "
         f"saving vs none in brackets; chunk {args.chunk_frames} frames"
+        + (f"; codes refined with {args.refine} steps, SI-SDR weight {args.refine_sisdr:g}" if args.refine else "")
     )
     print("| domain | n | " + " | ".join(available) + " |")
     print("|---|---|" + "---|" * len(available))
@@ -213,6 +221,8 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
         "end_to_end": speed,
         "clips": args.n_clips,
         "seconds_cap": args.seconds,
+        "refine_steps": args.refine,
+        "refine_sisdr": args.refine_sisdr,
     }
 
 
@@ -228,6 +238,8 @@ def main() -> None:
     parser.add_argument("--chunk-frames", type=int, default=None, help="chunk length (default the format's)")
     parser.add_argument("--speed-clips", type=int, default=2, help="clips per domain timed end to end")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="code refined codes (rvqgan encode --refine)")
+    parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="W", help="with --refine: its SI-SDR term")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -241,8 +253,9 @@ def main() -> None:
         print(f"note: the model has no {' / '.join(missing)} entropy model; skipped", file=sys.stderr)
     clips = read_clips(args.manifest, args.per_domain)
     args.n_clips = len(clips)
-    sizes = measure_sizes(model, clips, n_list, available, args.seconds, args.chunk_frames)
-    speed = measure_speed(model, clips, available, args.seconds, args.speed_clips)
+    refine = refine_config(args.refine, args.refine_sisdr)
+    sizes = measure_sizes(model, clips, n_list, available, args.seconds, args.chunk_frames, refine)
+    speed = measure_speed(model, clips, available, args.seconds, args.speed_clips) if args.speed_clips else {}
     figures = report(model, sizes, speed, n_list, available, args)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2))
