@@ -7,10 +7,10 @@ the codes. Refinement does: starting from the encoder's latent ``z``, it takes
 against the input (the multi-scale mel distance plus ``waveform_weight`` times the L1
 waveform error, the two reconstruction terms of the default recipe in its proportions,
 15 : 500), through the quantizer with its straight-through gradient. ``sisdr_weight``
-adds the negative SI-SDR in dB: codes whose waveform is closer to the input's, which
-the mel term does not ask for, at some cost in mel distance (docs/inference.md). The codes of the
-refined latent are then kept for each item only if they decode to a lower loss than the
-encoder's own codes: refinement never makes an item's objective worse.
+adds the negative SI-SDR in dB: codes whose waveform is closer to the input's, which the
+mel term does not ask for, at some cost in mel distance (docs/inference.md). The codes
+of the refined latent are then kept for each item only if they decode to a lower
+objective than the encoder's own codes: refinement never makes an item's objective worse.
 
 Only the encoder's side changes: the codes are ordinary codes, any decoder of the same
 model reads them, and the file format is the same. The cost is ``steps`` decoder passes
@@ -46,7 +46,8 @@ class RefineConfig:
 
     def __post_init__(self) -> None:
         if self.steps < 0 or not self.lr > 0 or not self.waveform_weight >= 0 or not self.sisdr_weight >= 0:
-            raise InputError(f"refinement needs steps >= 0, lr > 0 and waveform_weight >= 0, got {self}")
+            raise InputError(f"refinement needs steps >= 0, lr > 0, waveform_weight >= 0 and sisdr_weight >= 0, "
+                             f"got {self}")
 
 
 def refine_config(steps: int, sisdr_weight: float = 0.0) -> RefineConfig | None:
