@@ -160,6 +160,12 @@ class ScheduleConfig:
             as loaded. A model file carries no discriminator, and a fresh one's
             adversarial and feature-matching gradients are noise that would pull a trained
             generator away from where it was.
+        trainable: shell-style patterns (``fnmatch``) of the generator's parameter names
+            that train; the others stay as loaded (``()``: all train). E.g.
+            ``["encoder.*", "quantizer.quantizers.*.in_proj.*"]`` trains the encoder's side
+            alone: the codebooks and the decoder stay fixed, so codes keep their meaning and
+            any decoder of the model reads the new encoder's codes (docs/recipe.md,
+            "Training the encoder alone"). Each pattern must match some parameter.
     """
 
     max_steps: int = 400_000
@@ -176,6 +182,7 @@ class ScheduleConfig:
     init_from: str | None = None
     init_step: int = 0
     discriminator_warmup: int = 0
+    trainable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_steps < 0 or self.batch_size < 1 or self.seed < 0:
@@ -185,13 +192,15 @@ class ScheduleConfig:
         if (self.init_step or self.discriminator_warmup) and not self.init_from:
             raise ConfigError("schedule.init_step and schedule.discriminator_warmup need schedule.init_from "
                               "(the weights to start from)")
+        if self.keep_checkpoints < 1 or self.checkpoint_every < 1 or self.valid_every < 1:
+            raise ConfigError("schedule: keep_checkpoints, checkpoint_every and valid_every must be >= 1")
+        if any(not pattern.strip() for pattern in self.trainable):
+            raise ConfigError("schedule.trainable: an empty pattern")
 
     @property
     def frozen_until(self) -> int:
         """The first step at which the generator trains (``init_step`` when there is no warm-up)."""
         return self.init_step + self.discriminator_warmup if self.init_from else 0
-        if self.keep_checkpoints < 1 or self.checkpoint_every < 1 or self.valid_every < 1:
-            raise ConfigError("schedule: keep_checkpoints, checkpoint_every and valid_every must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,9 @@ class TrainConfig:
     log: LogConfig = field(default_factory=LogConfig)
 
     def __post_init__(self) -> None:
+        if self.schedule.trainable and self.quantizer.restart_after:
+            raise ConfigError("schedule.trainable freezes part of the generator, but quantizer.restart_after "
+                              "rewrites codebooks: set quantizer.restart_after=0")
         if self.discriminator.sample_rate != self.model.sample_rate:
             raise ConfigError(
                 f"discriminator.sample_rate {self.discriminator.sample_rate} differs from model.sample_rate "

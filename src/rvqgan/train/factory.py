@@ -3,10 +3,13 @@ discriminator, the loss modules, the optimizers."""
 
 from __future__ import annotations
 
+import fnmatch
+
 import torch
 from torch import nn
 
 from rvqgan.discriminators import Discriminator, build_discriminator
+from rvqgan.errors import ConfigError
 from rvqgan.losses import MelLoss, SISDRLoss, STFTLoss, WaveformL1Loss
 from rvqgan.model import Codec
 from rvqgan.quantize.ema import EMAVectorQuantizer
@@ -72,6 +75,27 @@ class ReconstructionLosses(nn.Module):
             if module is not None:
                 out[name] = module(fake, real)
         return out
+
+
+def freeze_except(generator: nn.Module, patterns: tuple[str, ...]) -> int:
+    """Leave only the parameters named by ``patterns`` (fnmatch) trainable; ``()``: all.
+
+    Returns the number of trainable values. Raises ``ConfigError`` for a pattern that
+    matches no parameter (a typo would otherwise freeze the whole generator).
+    """
+    if not patterns:
+        return sum(p.numel() for p in generator.parameters() if p.requires_grad)
+    named = list(generator.named_parameters())
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(name, pattern) for name, _ in named):
+            raise ConfigError(f"schedule.trainable: {pattern!r} matches no parameter of the generator "
+                              f"(names look like {named[0][0]!r})")
+    count = 0
+    for name, param in named:
+        keep = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+        param.requires_grad_(keep and param.requires_grad)
+        count += param.numel() if param.requires_grad else 0
+    return count
 
 
 def build_optimizers(

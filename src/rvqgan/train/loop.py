@@ -28,7 +28,7 @@ from rvqgan.model import CodecOutput
 from rvqgan.train.config import TrainConfig
 from rvqgan.train.distributed import DistInfo, any_rank, barrier, init_distributed, step_seed
 from rvqgan.train.ema import ModelEMA
-from rvqgan.train.factory import build_models, build_optimizers, set_learning_rate
+from rvqgan.train.factory import build_models, build_optimizers, freeze_except, set_learning_rate
 from rvqgan.train.logging import RunLogger
 from rvqgan.train.restart import CodeRestarter
 from rvqgan.train.state import CheckpointStore, find_checkpoint
@@ -91,6 +91,7 @@ class Trainer:
         self.generator, self.discriminator = build_models(config)
         self.generator.to(device)
         self.discriminator.to(device)
+        self.trainable = freeze_except(self.generator, sched.trainable)
         self.optimizer_g, self.optimizer_d = build_optimizers(config.optim, self.generator, self.discriminator)
         self.ema = ModelEMA(self.generator, sched.ema_decay) if sched.ema_decay else None
         self.store = CheckpointStore(self.run_dir, sched.keep_checkpoints)
@@ -325,6 +326,8 @@ class Trainer:
         frozen_until = self.config.schedule.frozen_until
         if self.step < frozen_until:
             where += (f" (the generator stays frozen until step {frozen_until} while the discriminator warms up)")
+        if self.config.schedule.trainable:
+            where += f" (only {self.trainable / 1e6:.2f} M generator parameters train: schedule.trainable)"
         logger.message(
             f"{where} at step {self.step} of {self.stop_at}; {self.info.world} process(es) on {self.info.device}; "
             f"generator {count_parameters(self.generator) / 1e6:.2f} M, "
