@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rvqgan.errors import ConfigError
+from rvqgan.errors import CheckpointError, ConfigError
 from rvqgan.model import Codec
 from rvqgan.train import Trainer
 from rvqgan.train.factory import freeze_except
@@ -60,3 +60,9 @@ def test_only_the_encoder_side_changes_and_a_resume_equals_a_straight_run(piano_
     resumed = weights(second.generator)
     for key, value in after.items():
         assert np.array_equal(value, resumed[key]), key
+
+
+def test_a_run_cannot_resume_with_other_trainable_parameters(piano_cache, tmp_path):
+    Trainer(tiny_train_config(piano_cache, "schedule.max_steps=1"), tmp_path / "run").run()
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        Trainer(tiny_train_config(piano_cache, ENCODER_SIDE, "schedule.max_steps=2"), tmp_path / "run")
