@@ -16,7 +16,7 @@ Run (the bundled default model and the real test set, 2 threads)::
         --threads 2 --out bench_entropy.json
 
 ``--per-domain`` and ``--seconds`` shorten a run; ``--speed-clips 0`` skips the timing.
-``--refine STEPS [--refine-sisdr W]`` codes the codes ``rvqgan encode --refine`` writes
+``--refine STEPS [--refine-sisdr W] [--refine-lr LR]`` codes the codes ``rvqgan encode --refine`` writes
 (a search per number of codebooks, so give few ``--n-codebooks``): do the code LM's
 savings hold on codes chosen by search? The model must have its code LM and
 static tables beside it (``rvqgan train-lm``); codings it lacks are skipped and named.
@@ -184,7 +184,8 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
     print(
         f"\nPayload kbit/s (all channels) of {model.name} ({model.content_hash[:12]}), "
         f"saving vs none in brackets; chunk {args.chunk_frames} frames"
-        + (f"; codes refined with {args.refine} steps, SI-SDR weight {args.refine_sisdr:g}" if args.refine else "")
+        + (f"; codes refined with {args.refine} steps, SI-SDR weight {args.refine_sisdr:g}, "
+           f"learning rate {args.refine_lr or 'default'}" if args.refine else "")
     )
     print("| domain | n | " + " | ".join(available) + " |")
     print("|---|---|" + "---|" * len(available))
@@ -223,6 +224,7 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
         "seconds_cap": args.seconds,
         "refine_steps": args.refine,
         "refine_sisdr": args.refine_sisdr,
+        "refine_lr": args.refine_lr,
     }
 
 
@@ -240,6 +242,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="code refined codes (rvqgan encode --refine)")
     parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="W", help="with --refine: its SI-SDR term")
+    parser.add_argument("--refine-lr", type=float, default=None, metavar="LR", help="with --refine: its learning rate")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -253,7 +256,7 @@ def main() -> None:
         print(f"note: the model has no {' / '.join(missing)} entropy model; skipped", file=sys.stderr)
     clips = read_clips(args.manifest, args.per_domain)
     args.n_clips = len(clips)
-    refine = refine_config(args.refine, args.refine_sisdr)
+    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr)
     sizes = measure_sizes(model, clips, n_list, available, args.seconds, args.chunk_frames, refine)
     speed = measure_speed(model, clips, available, args.seconds, args.speed_clips) if args.speed_clips else {}
     figures = report(model, sizes, speed, n_list, available, args)

@@ -136,6 +136,7 @@ def compress(
     band_limit: bool = True,
     refine_steps: int = 0,
     refine_sisdr: float = 0.0,
+    refine_lr: float | None = None,
 ) -> CompressResult:
     """Compress an audio file (any format soundfile reads, any rate, any channels) to ``.rvq``.
 
@@ -154,6 +155,9 @@ def compress(
         refine_sisdr: with ``refine_steps``, the weight of the negative SI-SDR (dB) in the
             refinement's objective (``RefineConfig.sisdr_weight``): codes whose waveform
             is closer to the input's, at some cost in mel distance. 0: the recipe's terms.
+        refine_lr: with ``refine_steps``, the search's learning rate on the latent
+            (``RefineConfig.lr``; ``None``: its default, 0.1). A short search (under ~10
+            steps) gains more with a larger one (0.2; docs/inference.md).
 
     Raises:
         AudioError: unreadable, empty, NaN-holding input; BitstreamError: output exists
@@ -164,7 +168,7 @@ def compress(
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
-    refine = refine_config(refine_steps, refine_sisdr)  # checked before any work
+    refine = refine_config(refine_steps, refine_sisdr, refine_lr)  # checked before any work
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),

@@ -74,11 +74,17 @@ def test_a_closed_pipe_stops_info_quietly(saved_model, tmp_path) -> None:
     assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
 
 
-def test_refine_sisdr_without_refine_is_refused(saved_model, tmp_path, capsys) -> None:
+def test_refine_options_without_refine_are_refused(saved_model, tmp_path, capsys) -> None:
     out = tmp_path / "p.rvq"
     code = main(["encode", str(REAL_CLIP), "-o", str(out), "--model", str(saved_model), "--refine-sisdr", "0.3"])
     assert code == 2 and "--refine STEPS" in capsys.readouterr().err
     assert not out.exists()
     code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
                  "--refine-sisdr", "0.3", "-o", str(tmp_path / "eval")])
+    assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not (tmp_path / "eval").exists()
+    # A learning rate with no search to run is refused the same way.
+    code = main(["encode", str(REAL_CLIP), "-o", str(out), "--model", str(saved_model), "--refine-lr", "0.2"])
+    assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not out.exists()
+    code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
+                 "--refine-lr", "0.2", "-o", str(tmp_path / "eval")])
     assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not (tmp_path / "eval").exists()

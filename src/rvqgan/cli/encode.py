@@ -42,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "a waveform closer to the input's, at some cost in mel distance (docs/inference.md)",
     )
     parser.add_argument(
+        "--refine-lr",
+        type=float,
+        default=None,
+        metavar="LR",
+        help="with --refine: the search's learning rate on the latent (default 0.1; 0.2 for a short search "
+        "of ~6 steps, which then stays faster than real time; docs/inference.md)",
+    )
+    parser.add_argument(
         "--full-band",
         action="store_true",
         help="do not measure and signal the input's bandwidth (by default the decoder low-passes a "
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     if args.stream:
         return run_stream(args)
-    refine_config(args.refine, args.refine_sisdr)  # bad values fail here, before any file
+    refine_config(args.refine, args.refine_sisdr, args.refine_lr)  # bad values fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, AUDIO_SUFFIXES, ".rvq")
     if not jobs:
         raise RvqganError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found in {args.inputs}")
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         job.target.parent.mkdir(parents=True, exist_ok=True)
         rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device,
                         band_limit=not args.full_band, refine_steps=args.refine, refine_sisdr=args.refine_sisdr,
+                        refine_lr=args.refine_lr,
                         **extra)
 
     return run_jobs(
@@ -114,7 +123,7 @@ def run_stream(args: argparse.Namespace) -> int:
         raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
     if getattr(args, "entropy", "none") not in ("none", "auto"):
         raise InputError("--stream writes raw codes (one frame per chunk); leave out --entropy")
-    if args.refine or args.refine_sisdr:
+    if args.refine or args.refine_sisdr or args.refine_lr is not None:
         raise InputError("--refine searches over whole chunks; it cannot be combined with --stream")
     one_thread()
     model = rvqgan.load_model(args.model, device=args.device)

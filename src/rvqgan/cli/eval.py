@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="model codecs: choose the codes by encoder refinement, as rvqgan encode --refine")
     parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="WEIGHT",
                         help="with --refine: the SI-SDR term of the search's objective, as rvqgan encode --refine-sisdr")
+    parser.add_argument("--refine-lr", type=float, default=None, metavar="LR",
+                        help="with --refine: the search's learning rate, as rvqgan encode --refine-lr")
     parser.add_argument("--codebooks", type=int, nargs="+", metavar="K",
                         help="model codecs: score only these numbers of codebooks (default 1..K)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,14 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from rvqgan.eval import EvalOptions, load_testset, parse_codec_spec, run_evaluation
     from rvqgan.inference import refine_config
 
-    refine_config(args.refine, args.refine_sisdr)  # bad values fail here, before any clip
+    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr)  # bad values fail here, before any clip
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
     clips = load_testset(args.testset, domains=args.domains, limit=args.limit)
     if not clips:
         raise InputError(f"no clip of {args.testset} matches --domains {args.domains}")
-    codecs = [parse_codec_spec(spec, device=args.device, refine_steps=args.refine, refine_sisdr=args.refine_sisdr,
-                               n_codebooks=args.codebooks)
+    codecs = [parse_codec_spec(spec, device=args.device, refine=refine, n_codebooks=args.codebooks)
               for spec in args.codec]
     options = EvalOptions(
         visqol=not args.no_visqol,

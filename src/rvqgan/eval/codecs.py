@@ -19,7 +19,7 @@ import torch
 from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
-from rvqgan.inference import encode_long, refine_config
+from rvqgan.inference import RefineConfig, encode_long
 
 
 @dataclass(frozen=True)
@@ -133,24 +133,22 @@ class ModelCodec(EvalCodec):
         band_limit: as ``rvqgan.compress`` does by default, measure the input's bandwidth,
             count it in the header's bytes and low-pass the decoded audio there
             (:mod:`rvqgan.audio.bandwidth`); ``False``: the decoder's output as it comes.
-        refine_steps: choose the codes of each setting by encoder refinement, as
-            ``rvqgan.compress(..., refine_steps=N)`` does (the same chunks, so the same
-            codes); 0: the plain encode, whose codes for k codebooks are the first k
-            of one encode.
-        refine_sisdr: with ``refine_steps``, the SI-SDR term of the search's objective,
-            as ``rvqgan.compress(..., refine_sisdr=W)``.
+        refine: choose the codes of each setting by encoder refinement with this search,
+            as ``rvqgan.compress(..., refine_steps=N, ...)`` does (the same chunks, so the
+            same codes; :func:`rvqgan.inference.refine_config` builds it from those
+            arguments); ``None``: the plain encode, whose codes for k codebooks are the
+            first k of one encode.
     """
 
     def __init__(
         self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
         band_limit: bool = True,
-        refine_steps: int = 0,
-        refine_sisdr: float = 0.0,
+        refine: RefineConfig | None = None,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
         self.band_limit = band_limit
-        self.refine = refine_config(refine_steps, refine_sisdr)
+        self.refine = refine if refine is not None and refine.steps else None
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:

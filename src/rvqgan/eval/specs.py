@@ -17,6 +17,7 @@ from pathlib import Path
 from rvqgan.errors import ConfigError
 from rvqgan.eval.baselines import Mp3Codec, OpusCodec
 from rvqgan.eval.codecs import EvalCodec, ModelCodec
+from rvqgan.inference import RefineConfig
 
 
 def _numbers(text: str, what: str) -> list[str]:
@@ -40,12 +41,11 @@ def load_model(name_or_path: str | Path):
     return public_load_model(name_or_path, fold=True)
 
 
-def parse_codec_spec(spec: str, device: str = "cpu", *, refine_steps: int = 0, refine_sisdr: float = 0.0,
+def parse_codec_spec(spec: str, device: str = "cpu", *, refine: RefineConfig | None = None,
                      n_codebooks: list[int] | None = None) -> EvalCodec:
     """Build the :class:`EvalCodec` a spec names (see the module docstring).
 
-    ``refine_steps``, ``refine_sisdr`` and ``n_codebooks`` apply to model codecs (see
-    :class:`ModelCodec`).
+    ``refine`` and ``n_codebooks`` apply to model codecs (see :class:`ModelCodec`).
     """
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
@@ -69,6 +69,6 @@ def parse_codec_spec(spec: str, device: str = "cpu", *, refine_steps: int = 0, r
         if not default or default == "unnamed":
             default = Path(path).stem
         return ModelCodec(model, name=name or default, n_codebooks=n_codebooks, device=device,
-                          band_limit=kind == "model", refine_steps=refine_steps, refine_sisdr=refine_sisdr)
+                          band_limit=kind == "model", refine=refine)
     raise ConfigError(f"unknown codec {kind!r} in {spec!r}; use opus:KBPS,..., mp3:KBPS,..., model:PATH[:NAME] "
                       "or model-fullband:PATH[:NAME]")

@@ -50,16 +50,20 @@ class RefineConfig:
                              f"got {self}")
 
 
-def refine_config(steps: int, sisdr_weight: float = 0.0) -> RefineConfig | None:
-    """The search that ``--refine STEPS --refine-sisdr W`` ask for; ``None``: the plain encode.
+def refine_config(steps: int, sisdr_weight: float = 0.0, lr: float | None = None) -> RefineConfig | None:
+    """The search that ``--refine STEPS --refine-sisdr W --refine-lr LR`` ask for; ``None``: the plain encode.
+
+    ``lr=None`` keeps :class:`RefineConfig`'s default.
 
     Raises:
-        InputError: an SI-SDR weight without steps (nothing to weight), or bad values.
+        InputError: an SI-SDR weight or a learning rate without steps (nothing to search), or bad values.
     """
-    if sisdr_weight and not steps:
-        raise InputError("refine_sisdr (--refine-sisdr) weights a term of the refinement's objective; "
-                         "it needs refine_steps > 0 (--refine STEPS)")
-    return RefineConfig(steps=steps, sisdr_weight=sisdr_weight) if steps else None
+    if (sisdr_weight or lr is not None) and not steps:
+        raise InputError("refine_sisdr and refine_lr (--refine-sisdr, --refine-lr) set the refinement's search; "
+                         "they need refine_steps > 0 (--refine STEPS)")
+    if not steps:
+        return None
+    return RefineConfig(steps=steps, sisdr_weight=sisdr_weight, **({} if lr is None else {"lr": lr}))
 
 
 def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig) -> torch.Tensor:
