@@ -63,7 +63,7 @@ def refine_config(steps: int, sisdr_weight: float = 0.0, lr: float | None = None
                          "they need refine_steps > 0 (--refine STEPS)")
     if not steps:
         return None
-    return RefineConfig(steps=steps, sisdr_weight=sisdr_weight, **({} if lr is None else {"lr": lr}))
+    return RefineConfig(steps=steps, sisdr_weight=sisdr_weight, lr=RefineConfig.lr if lr is None else lr)
 
 
 def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig) -> torch.Tensor:
