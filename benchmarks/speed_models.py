@@ -67,7 +67,11 @@ def default_pair(weights: str | None = None, seed: int = 0) -> tuple[Codec, torc
             codec, what = load_model("default"), "bundled default model"
         except CheckpointError:
             codec, what = _recipe_model(seed), f"architecture of {DEFAULT_RECIPE.name}, random weights (not bundled yet)"
-    dac_model = to_hf(codec)
+    try:
+        dac_model = to_hf(codec)
+    except CheckpointError as exc:
+        raise SystemExit(f"{what}: the speed benchmark times rvqgan against a transformers DacModel carrying the "
+                         f"same weights, and {exc}") from None
     return carry_exact(codec, dac_model), dac_model, what
 
 
