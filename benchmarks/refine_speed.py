@@ -5,6 +5,11 @@ with and without refinement, at each thread count, interleaved, and prints media
 real-time factors. Quality is measured by ``rvqgan eval --refine`` (docs/inference.md).
 
     python benchmarks/refine_speed.py --seconds 10 --steps 20 40 --threads 1 2 --repeats 3 [--sisdr 0.3]
+
+With several ``--model`` (names or model files), every model's encodes are interleaved in
+the same loop, and each line names its model; ``--steps 0`` times the plain encodes alone:
+
+    python benchmarks/refine_speed.py --model default WIDE.safetensors --steps 0 --threads 2 --repeats 5
 """
 
 from __future__ import annotations
@@ -26,33 +31,38 @@ CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "ambi_piano.flac
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
+    parser.add_argument("--model", nargs="+", default=["default"], help="bundled names or model files")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--steps", type=int, nargs="+", default=[20, 40])
+    parser.add_argument("--steps", type=int, nargs="+", default=[20, 40], help="0: the plain encode only")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sisdr", type=float, nargs="*", default=[],
                         help="also time each step count with these SI-SDR weights (--refine-sisdr)")
     args = parser.parse_args()
-    model = rvqgan.load_model(args.model)
-    x, _ = read_audio(CLIP, model.sample_rate)
-    n = int(args.seconds * model.sample_rate)
+    models = {name: rvqgan.load_model(name) for name in args.model}
+    rates = {model.sample_rate for model in models.values()}
+    if len(rates) > 1:
+        raise SystemExit(f"the models code different sample rates ({sorted(rates)}); time them separately")
+    rate = rates.pop()
+    x, _ = read_audio(CLIP, rate)
+    n = int(args.seconds * rate)
     audio = np.resize(x[:1], (1, n)).astype(np.float32)  # mono, looped to the length asked
-    print(f"{args.model}, {args.seconds:g} s of audio, medians of {args.repeats}")
+    steps = [s for s in args.steps if s > 0]
+    configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in steps}}
+    configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in steps for w in args.sisdr})
+    print(f"{', '.join(args.model)}, {args.seconds:g} s of audio, medians of {args.repeats}")
     for threads in args.threads:
         torch.set_num_threads(threads)
-        configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in args.steps}}
-        configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in args.steps for w in args.sisdr})
-        times: dict[str, list[float]] = {name: [] for name in configs}
+        times: dict[tuple[str, str], list[float]] = {(m, c): [] for m in models for c in configs}
         for _ in range(args.repeats):
-            for name, config in configs.items():
+            for (name, config_name), values in times.items():
                 started = time.perf_counter()
-                encode_long(model, audio, refine=config)
-                times[name].append(time.perf_counter() - started)
-        plain = statistics.median(times["plain"])
-        for name, values in times.items():
-            t = statistics.median(values)
-            print(f"threads {threads}: {name:>20}: {t:7.2f} s, x{args.seconds / t:6.2f} real time, "
+                encode_long(models[name], audio, refine=configs[config_name])
+                values.append(time.perf_counter() - started)
+        for (name, config_name), values in times.items():
+            t, plain = statistics.median(values), statistics.median(times[name, "plain"])
+            label = config_name if len(models) == 1 else f"{name}: {config_name}"
+            print(f"threads {threads}: {label:>20}: {t:7.2f} s, x{args.seconds / t:6.2f} real time, "
                   f"{t / plain:5.1f}x the plain encode")
     return 0
 
