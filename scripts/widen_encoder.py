@@ -3,7 +3,7 @@
 Reads an rvqgan model file in float32 (``rvqgan export RUN -o MODEL.safetensors`` makes one
 from a run or checkpoint folder), writes the widened model, and checks on a second of
 noise that its codes are the input model's. Train it with ``configs/default_encoder_wide.yaml``
-(docs/recipe.md, "A wider encoder"):
+(docs/recipe.md, "A wider encoder, trained alone"):
 
     python scripts/widen_encoder.py MODEL.safetensors -o WIDE.safetensors --encoder-dim 32
     rvqgan train configs/default_encoder_wide.yaml --run-dir RUN --set schedule.init_from=WIDE.safetensors
