@@ -47,7 +47,7 @@ def main() -> int:
     x, _ = read_audio(CLIP, rate)
     n = int(args.seconds * rate)
     audio = np.resize(x[:1], (1, n)).astype(np.float32)  # mono, looped to the length asked
-    steps = [s for s in args.steps if s > 0]
+    steps = [s for s in args.steps if s != 0]  # a negative count still reaches RefineConfig, which refuses it
     configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in steps}}
     configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in steps for w in args.sisdr})
     print(f"{', '.join(args.model)}, {args.seconds:g} s of audio, medians of {args.repeats}")
