@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rvqgan.nn.dilated import dilated_conv1d, uses_fast_backward
+
 
 class WeightNormed(nn.Module):
     """A convolution weight held as ``g * v / ||v||`` (norm over every axis but dim 0).
@@ -129,10 +131,12 @@ class WNConv1d(_WeightNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (Tensor): shape (B, C_in, T) -> (B, C_out, T')."""
         left, right = self.padding
-        if left == right:
-            return F.conv1d(x, self.effective_weight(), self.bias, self.stride, left, self.dilation)
-        x = F.pad(x, (left, right))
-        return F.conv1d(x, self.effective_weight(), self.bias, self.stride, 0, self.dilation)
+        weight = self.effective_weight()
+        if left != right:
+            x, left = F.pad(x, (left, right)), 0
+        if uses_fast_backward(x, weight, self.stride, self.dilation):
+            return dilated_conv1d(x, weight, self.bias, left, self.dilation)
+        return F.conv1d(x, weight, self.bias, self.stride, left, self.dilation)
 
 
 class WNConvTranspose1d(_WeightNorm):
