@@ -52,6 +52,18 @@ def test_refinement_never_makes_an_item_worse(tiny):
         assert torch.all(_score(tiny, refined, audio, config) <= _score(tiny, plain, audio, config))
 
 
+def test_more_steps_never_give_a_worse_objective(tiny):
+    """Each item keeps the best codes its search has passed through, so with a step size that
+    overshoots, a longer search (the same path, further) still scores at least as well."""
+    audio = torch.randn(3, 1, 4000) * 0.1
+    config = RefineConfig(steps=1, lr=5.0, sisdr_weight=0.3)
+    scores = [_score(tiny, refine_codes(tiny, audio, 4, RefineConfig(steps=k, lr=5.0, sisdr_weight=0.3)), audio, config)
+              for k in range(5)]
+    for shorter, longer in zip(scores, scores[1:]):
+        assert torch.all(longer <= shorter + 1e-5 * shorter.abs())
+    assert torch.any(scores[-1] < scores[0])
+
+
 def test_with_the_bundled_weights_the_decoded_audio_comes_closer():
     model = rvqgan.load_model()
     x, _ = read_audio(REAL_CLIP, model.sample_rate)

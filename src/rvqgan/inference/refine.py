@@ -8,13 +8,16 @@ against the input (the multi-scale mel distance plus ``waveform_weight`` times t
 waveform error, the two reconstruction terms of the default recipe in its proportions,
 15 : 500), through the quantizer with its straight-through gradient. ``sisdr_weight``
 adds the negative SI-SDR in dB: codes whose waveform is closer to the input's, which the
-mel term does not ask for, at some cost in mel distance (docs/inference.md). The codes
-of the refined latent are then kept for each item only if they decode to a lower
-objective than the encoder's own codes: refinement never makes an item's objective worse.
+mel term does not ask for, at some cost in mel distance (docs/inference.md). Each step's
+forward pass scores the codes of its starting point (the encoder's own codes at the first
+step), and the codes after the last step are scored once more; each item keeps the codes
+with the lowest objective among these ``steps + 1``. So refinement never makes an item's
+objective worse, and a search that overshoots keeps its best point.
 
 Only the encoder's side changes: the codes are ordinary codes, any decoder of the same
-model reads them, and the file format is the same. The cost is ``steps`` decoder passes
-forward and backward per chunk, tens of times the plain encode (docs/inference.md).
+model reads them, and the file format is the same. The cost per chunk is ``steps``
+decoder passes forward and backward and one forward: each step takes about what a plain
+encode takes (docs/inference.md).
 It is deterministic for a given machine and thread count, like the plain encode.
 """
 
@@ -78,6 +81,22 @@ def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config
     return loss
 
 
+class _Best:
+    """Per item, the codes with the lowest objective offered so far."""
+
+    def __init__(self) -> None:
+        self.codes: torch.Tensor | None = None
+        self.scores: torch.Tensor | None = None
+
+    def offer(self, codes: torch.Tensor, scores: torch.Tensor) -> None:
+        if self.codes is None:
+            self.codes, self.scores = codes, scores
+            return
+        better = scores < self.scores
+        self.codes = torch.where(better[:, None, None], codes, self.codes)
+        self.scores = torch.where(better, scores, self.scores)
+
+
 def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = None,
                  config: RefineConfig | None = None) -> torch.Tensor:
     """Codes [B, K, frames] for ``audio`` [B, 1, T], chosen by refinement (see the module).
@@ -100,19 +119,21 @@ def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = N
             p.requires_grad_(False)
         with torch.enable_grad():
             with torch.no_grad():
-                z0 = model.encoder(target)
-            z = z0.clone().requires_grad_(True)
+                z = model.encoder(target)
+            z.requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=config.lr)
+            best = _Best()
             for _ in range(config.steps):
-                loss = _objective(model, mel, model.quantizer(z, n).z_q, target, config).sum()
+                quantized = model.quantizer(z, n)
+                scores = _objective(model, mel, quantized.z_q, target, config)
+                best.offer(quantized.codes, scores.detach())  # the codes of this step's starting point
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scores.sum().backward()
                 optimizer.step()
         with torch.no_grad():
-            plain, refined = model.quantizer.encode(z0, n), model.quantizer.encode(z.detach(), n)
-            scores = [_objective(model, mel, model.quantizer.decode(codes), target, config) for codes in (plain, refined)]
-            better = (scores[1] < scores[0])[:, None, None]
-            return torch.where(better, refined, plain)
+            codes = model.quantizer.encode(z, n)
+            best.offer(codes, _objective(model, mel, model.quantizer.decode(codes), target, config))
+            return best.codes
     finally:
         for p in frozen:
             p.requires_grad_(True)
