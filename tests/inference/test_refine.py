@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -59,7 +61,7 @@ def test_more_steps_never_give_a_worse_objective(tiny):
     config = RefineConfig(steps=1, lr=5.0, sisdr_weight=0.3)
     scores = [_score(tiny, refine_codes(tiny, audio, 4, RefineConfig(steps=k, lr=5.0, sisdr_weight=0.3)), audio, config)
               for k in range(5)]
-    for shorter, longer in zip(scores, scores[1:]):
+    for shorter, longer in itertools.pairwise(scores):
         assert torch.all(longer <= shorter + 1e-5 * shorter.abs())
     assert torch.any(scores[-1] < scores[0])
 

@@ -126,6 +126,27 @@ def test_loss_input_checks():
         MelLoss(SR, windows=(32, 64), n_mels=(5,))
 
 
+def test_a_reference_analysed_once_gives_the_same_distance_and_gradient():
+    loss = MelLoss(SR)
+    y = signal()
+    x = (y + 0.05 * noise_like(y)).requires_grad_(True)
+    reference = loss.spectra(y)
+    cached = loss.distance(x, reference)
+    direct = loss(x, y)
+    assert torch.equal(cached, direct) and cached > 0
+    assert torch.equal(torch.autograd.grad(cached, x)[0], torch.autograd.grad(direct, x)[0])
+    assert loss.distance(y, reference) == 0
+
+
+def test_a_reference_of_another_length_or_loss_is_refused():
+    loss = MelLoss(SR)
+    reference = loss.spectra(signal())
+    with pytest.raises(InputError, match="does not match"):
+        loss.distance(torch.zeros(2, 1, T + 1024), reference)
+    with pytest.raises(InputError, match="reference spectra"):
+        loss.distance(signal(), reference[:3])
+
+
 @pytest.mark.parametrize("sample_rate", [16000, 24000, 44100])
 def test_paper_mel_pairs_leave_no_empty_filter(sample_rate):
     for window, n_mels in zip((32, 64, 128, 256, 512, 1024, 2048), (5, 10, 20, 40, 80, 160, 320)):

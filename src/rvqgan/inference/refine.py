@@ -69,10 +69,19 @@ def refine_config(steps: int, sisdr_weight: float = 0.0, lr: float | None = None
     return RefineConfig(steps=steps, sisdr_weight=sisdr_weight, lr=RefineConfig.lr if lr is None else lr)
 
 
-def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig) -> torch.Tensor:
-    """Per item, the objective for the decoded ``z_q`` (lower is better)."""
+def _references(mel, audio: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+    """Per item, the input's mel spectra (``MelLoss.spectra``): the search's fixed reference."""
+    with torch.no_grad():
+        return [mel.spectra(audio[i : i + 1]) for i in range(audio.shape[0])]
+
+
+def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig,
+               references: list[tuple[torch.Tensor, ...]] | None = None) -> torch.Tensor:
+    """Per item, the objective for the decoded ``z_q`` (lower is better); ``references``:
+    ``_references(mel, audio)``, computed here when not given."""
+    references = references if references is not None else _references(mel, audio)
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
-    spectral = torch.stack([mel(decoded[i : i + 1], audio[i : i + 1]) for i in range(audio.shape[0])])
+    spectral = torch.stack([mel.distance(decoded[i : i + 1], references[i]) for i in range(audio.shape[0])])
     loss = spectral + config.waveform_weight * (decoded - audio).abs().mean(dim=(1, 2))
     if config.sisdr_weight:
         from rvqgan.losses.waveform import si_sdr  # training code, as MelLoss
@@ -122,17 +131,17 @@ def refine_codes(model: Codec, audio: torch.Tensor, n_quantizers: int | None = N
                 z = model.encoder(target)
             z.requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=config.lr)
-            best = _Best()
+            best, references = _Best(), _references(mel, target)
             for _ in range(config.steps):
                 quantized = model.quantizer(z, n)
-                scores = _objective(model, mel, quantized.z_q, target, config)
+                scores = _objective(model, mel, quantized.z_q, target, config, references)
                 best.offer(quantized.codes, scores.detach())  # the codes of this step's starting point
                 optimizer.zero_grad(set_to_none=True)
                 scores.sum().backward()
                 optimizer.step()
         with torch.no_grad():
             codes = model.quantizer.encode(z, n)
-            best.offer(codes, _objective(model, mel, model.quantizer.decode(codes), target, config))
+            best.offer(codes, _objective(model, mel, model.quantizer.decode(codes), target, config, references))
             return best.codes
     finally:
         for p in frozen:

@@ -128,9 +128,24 @@ class MelLoss(_MultiScale):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mel distance of estimate ``x`` to reference ``y``, both (B, C, T): a scalar (0 iff equal spectra)."""
         check_pair(x, y, self.min_length)
+        return self.distance(x, self.spectra(y))
+
+    def spectra(self, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The reference's mel magnitudes at every scale, for :meth:`distance` (a reference
+        scored against many estimates, as in the encoder's search, is analysed once)."""
+        return tuple(self.mel_spectrogram(y, i) for i in range(len(self.windows)))
+
+    def distance(self, x: torch.Tensor, reference: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """``forward(x, y)`` given ``reference = spectra(y)``; the same value, bit for bit."""
+        if len(reference) != len(self.windows):
+            raise InputError(f"mel loss: {len(reference)} reference spectra for {len(self.windows)} windows")
         loss = x.new_zeros((), dtype=torch.float32)
-        for i in range(len(self.windows)):
-            loss = loss + self._scale_loss(self.mel_spectrogram(x, i), self.mel_spectrogram(y, i))
+        for i, sy in enumerate(reference):
+            sx = self.mel_spectrogram(x, i)
+            if sx.shape != sy.shape:
+                raise InputError(f"mel loss: the estimate's spectrum {tuple(sx.shape)} does not match the "
+                                 f"reference's {tuple(sy.shape)}")
+            loss = loss + self._scale_loss(sx, sy)
         return loss
 
 
