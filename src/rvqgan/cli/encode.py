@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="LR",
         help="with --refine: the search's learning rate on the latent (default 0.1; 0.2 for a short search "
-        "of 4-6 steps, about real time on 2 cores; docs/inference.md)",
+        "of 4-6 steps, faster than real time on 2 cores; docs/inference.md)",
     )
     parser.add_argument(
         "--full-band",
