@@ -51,12 +51,14 @@ def test_padding_beyond_the_kernel_span_is_refused() -> None:
 
 def test_when_it_applies() -> None:
     x, w = torch.randn(1, 2, 8, requires_grad=True), torch.randn(2, 2, 7)
-    assert uses_fast_backward(x, w, stride=1, dilation=3)
-    assert not uses_fast_backward(x, w, stride=1, dilation=1)
-    assert not uses_fast_backward(x, w, stride=2, dilation=3)
-    assert not uses_fast_backward(x.detach(), w, stride=1, dilation=3)
+    assert uses_fast_backward(x, w, stride=1, dilation=3, padding=9)
+    assert uses_fast_backward(x, w, stride=1, dilation=3, padding=18)
+    assert not uses_fast_backward(x, w, stride=1, dilation=3, padding=19)  # beyond the span: plain conv1d
+    assert not uses_fast_backward(x, w, stride=1, dilation=1, padding=3)
+    assert not uses_fast_backward(x, w, stride=2, dilation=3, padding=9)
+    assert not uses_fast_backward(x.detach(), w, stride=1, dilation=3, padding=9)
     with torch.no_grad():
-        assert not uses_fast_backward(x, w, stride=1, dilation=3)
+        assert not uses_fast_backward(x, w, stride=1, dilation=3, padding=9)
 
 
 @pytest.mark.parametrize("causal", [False, True])

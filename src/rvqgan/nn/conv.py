@@ -134,7 +134,7 @@ class WNConv1d(_WeightNorm):
         weight = self.effective_weight()
         if left != right:
             x, left = F.pad(x, (left, right)), 0
-        if uses_fast_backward(x, weight, self.stride, self.dilation):
+        if uses_fast_backward(x, weight, self.stride, self.dilation, left):
             return dilated_conv1d(x, weight, self.bias, left, self.dilation)
         return F.conv1d(x, weight, self.bias, self.stride, left, self.dilation)
 

@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 
 
-def uses_fast_backward(x: torch.Tensor, weight: torch.Tensor, stride: int, dilation: int) -> bool:
-    """Whether :func:`dilated_conv1d` pays off: a CPU convolution with gradients, dilation > 1, stride 1."""
-    return (dilation > 1 and stride == 1 and x.device.type == "cpu" and torch.is_grad_enabled()
-            and (x.requires_grad or weight.requires_grad))
+def uses_fast_backward(x: torch.Tensor, weight: torch.Tensor, stride: int, dilation: int, padding: int) -> bool:
+    """Whether :func:`dilated_conv1d` applies and pays off: a CPU convolution with gradients,
+    dilation > 1, stride 1, padding within the kernel's span."""
+    return (dilation > 1 and stride == 1 and padding <= (weight.shape[-1] - 1) * dilation
+            and x.device.type == "cpu" and torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
 
 
 def dilated_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int,
