@@ -10,6 +10,8 @@ With several ``--model`` (names or model files), every model's encodes are inter
 the same loop, and each line names its model; ``--steps 0`` times the plain encodes alone:
 
     python benchmarks/refine_speed.py --model default WIDE.safetensors --steps 0 --threads 2 --repeats 5
+
+``--chunk-frames N`` times ``encode_long`` with chunks of N frames instead of the default.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 import rvqgan
 from rvqgan.audio import read_audio
 from rvqgan.inference import RefineConfig, encode_long
+from rvqgan.inference.chunked import DEFAULT_CHUNK_FRAMES
 
 CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "ambi_piano.flac"
 
@@ -36,6 +39,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, nargs="+", default=[20, 40], help="0: the plain encode only")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-frames", type=int, default=DEFAULT_CHUNK_FRAMES,
+                        help="frames per chunk of encode_long (the CLI's and eval's default: %(default)s)")
     parser.add_argument("--sisdr", type=float, nargs="*", default=[],
                         help="also time each step count with these SI-SDR weights (--refine-sisdr)")
     args = parser.parse_args()
@@ -50,14 +55,15 @@ def main() -> int:
     steps = [s for s in args.steps if s != 0]  # a negative count still reaches RefineConfig, which refuses it
     configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in steps}}
     configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in steps for w in args.sisdr})
-    print(f"{', '.join(args.model)}, {args.seconds:g} s of audio, medians of {args.repeats}")
+    print(f"{', '.join(args.model)}, {args.seconds:g} s of audio, chunks of {args.chunk_frames} frames, "
+          f"medians of {args.repeats}")
     for threads in args.threads:
         torch.set_num_threads(threads)
         times: dict[tuple[str, str], list[float]] = {(m, c): [] for m in models for c in configs}
         for _ in range(args.repeats):
             for (name, config_name), values in times.items():
                 started = time.perf_counter()
-                encode_long(models[name], audio, refine=configs[config_name])
+                encode_long(models[name], audio, refine=configs[config_name], chunk_frames=args.chunk_frames)
                 values.append(time.perf_counter() - started)
         for (name, config_name), values in times.items():
             t, plain = statistics.median(values), statistics.median(times[name, "plain"])
