@@ -25,10 +25,15 @@ import torch
 import torch.nn.functional as F
 
 
+def _padding_fits(weight: torch.Tensor, dilation: int, padding: int) -> bool:
+    """The complementary padding of the input gradient, ``(k - 1) * dilation - padding``, is >= 0."""
+    return 0 <= padding <= (weight.shape[-1] - 1) * dilation
+
+
 def uses_fast_backward(x: torch.Tensor, weight: torch.Tensor, stride: int, dilation: int, padding: int) -> bool:
     """Whether :func:`dilated_conv1d` applies and pays off: a CPU convolution with gradients,
     dilation > 1, stride 1, padding within the kernel's span."""
-    return (dilation > 1 and stride == 1 and padding <= (weight.shape[-1] - 1) * dilation
+    return (dilation > 1 and stride == 1 and _padding_fits(weight, dilation, padding)
             and x.device.type == "cpu" and torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
 
 
@@ -43,7 +48,7 @@ def dilated_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
         padding: zero padding on each side, at most ``(K - 1) * dilation``.
         dilation: the kernel's dilation.
     """
-    if not 0 <= padding <= (weight.shape[-1] - 1) * dilation:
+    if not _padding_fits(weight, dilation, padding):
         raise ValueError(f"padding must be in 0..(kernel - 1) * dilation, got {padding}")
     return _DilatedConv1d.apply(x, weight, bias, padding, dilation)
 
