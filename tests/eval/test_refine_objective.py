@@ -1,0 +1,53 @@
+"""benchmarks/refine_objective.py: its search settings and its scores."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from rvqgan.eval.testset import read_clip
+from tests.conftest import REAL_CLIP
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "refine_objective.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("refine_objective", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_search_spec_parses_into_a_refine_config():
+    search = load_script().Search.parse("7:6:0.2:0.3")
+    assert search.codebooks == 7
+    assert (search.config.steps, search.config.lr, search.config.sisdr_weight) == (6, 0.2, 0.3)
+    assert str(search) == "q7 6 steps lr 0.2 sisdr 0.3"
+
+
+@pytest.mark.parametrize("text", ["9:6:0.2", "9:6:0.2:0.3:1", "q9:6:0.2:0.3", "9:-1:0.2:0", "9:6:0:0", "9:6:0.2:-1"])
+def test_bad_search_spec_is_refused_with_the_expected_form(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="Q:STEPS:LR:SISDR"):
+        load_script().Search.parse(text)
+
+
+def test_scores_match_the_evaluation_metrics(tiny_model):
+    script = load_script()
+    from rvqgan.eval.metrics import MetricSuite, si_sdr
+
+    audio = torch.from_numpy(read_clip(REAL_CLIP, tiny_model.sample_rate, max_seconds=0.5))[None, None]
+    codes = tiny_model.encode(tiny_model.pad_to_hop(audio), tiny_model.n_codebooks)
+    suite = MetricSuite(tiny_model.sample_rate, visqol=False, speech=False)
+    (row,) = script.score(tiny_model, audio, codes, suite)
+    with torch.no_grad():
+        decoded = tiny_model.decode(codes)[0, 0, : audio.shape[-1]].numpy()
+    assert row["sisdr"] == pytest.approx(si_sdr(audio[0, 0].numpy(), decoded))
+    assert row["mel"] == pytest.approx(suite.spectral(audio[0, 0].numpy(), decoded)["mel"])
+    assert all(math.isfinite(v) for v in row.values())
