@@ -2,7 +2,7 @@
 
 Settings of the encoder's search (steps, learning rate, SI-SDR weight, number of
 codebooks) are chosen here, on excerpts of the training corpus, so that the test set
-stays held out for ``rvqgan eval``. Each ``--search Q:STEPS:LR:SISDR`` is run on the same
+stays held out for ``rvqgan eval``. Each ``--search Q:STEPS:LR:SISDR[:MEL]`` is run on the same
 excerpts (``--per-domain`` of each domain, ``--seconds`` long, drawn with ``--seed`` by the
 trainer's sampler: loudness-normalized, no phase rotation) and scored with the
 evaluation's metrics (mel and STFT distance, SI-SDR) against the plain encode with as
@@ -34,7 +34,7 @@ from rvqgan.train.config import load_config
 
 @dataclass(frozen=True)
 class Search:
-    """One ``--search Q:STEPS:LR:SISDR``."""
+    """One ``--search Q:STEPS:LR:SISDR[:MEL]`` (MEL: the mel term's weight, default 1)."""
 
     codebooks: int
     config: RefineConfig
@@ -42,14 +42,19 @@ class Search:
     @classmethod
     def parse(cls, text: str) -> Search:
         try:
-            q, steps, lr, sisdr = text.split(":")
-            return cls(int(q), RefineConfig(steps=int(steps), lr=float(lr), sisdr_weight=float(sisdr)))
+            q, steps, lr, sisdr, *mel = text.split(":")
+            if len(mel) > 1:
+                raise ValueError(text)
+            config = RefineConfig(steps=int(steps), lr=float(lr), sisdr_weight=float(sisdr),
+                                  mel_weight=float(mel[0]) if mel else 1.0)
+            return cls(int(q), config)
         except ValueError as error:
-            raise argparse.ArgumentTypeError(f"--search wants Q:STEPS:LR:SISDR, e.g. 9:6:0.2:0.3; got {text!r}") from error
+            raise argparse.ArgumentTypeError(f"--search wants Q:STEPS:LR:SISDR[:MEL], e.g. 9:6:0.2:0.3; got {text!r}") from error
 
     def __str__(self) -> str:
         c = self.config
-        return f"q{self.codebooks} {c.steps} steps lr {c.lr:g} sisdr {c.sisdr_weight:g}"
+        mel = "" if c.mel_weight == 1 else f" mel {c.mel_weight:g}"
+        return f"q{self.codebooks} {c.steps} steps lr {c.lr:g} sisdr {c.sisdr_weight:g}{mel}"
 
 
 def excerpts(recipe: str, seconds: float, per_domain: int, domains: list[str], seed: int):
@@ -83,7 +88,7 @@ def score(model, audio: torch.Tensor, codes: torch.Tensor, suite: MetricSuite) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--search", type=Search.parse, nargs="+", required=True, metavar="Q:STEPS:LR:SISDR")
+    parser.add_argument("--search", type=Search.parse, nargs="+", required=True, metavar="Q:STEPS:LR:SISDR[:MEL]")
     parser.add_argument("--model", default="default", help="bundled name or model file")
     parser.add_argument("--recipe", default="configs/default_cpu.yaml", help="whose data.cache to draw from")
     parser.add_argument("--domains", nargs="+", default=["speech", "music", "environmental"])

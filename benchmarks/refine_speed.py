@@ -11,12 +11,14 @@ the same loop, and each line names its model; ``--steps 0`` times the plain enco
 
     python benchmarks/refine_speed.py --model default WIDE.safetensors --steps 0 --threads 2 --repeats 5
 
-``--chunk-frames N`` times ``encode_long`` with chunks of N frames instead of the default.
+``--chunk-frames N`` times ``encode_long`` with chunks of N frames instead of the default;
+``--mel 1 0`` times every search with and without the mel term (``--refine-mel``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -43,6 +45,9 @@ def main() -> int:
                         help="frames per chunk of encode_long (the CLI's and eval's default: %(default)s)")
     parser.add_argument("--sisdr", type=float, nargs="*", default=[],
                         help="also time each step count with these SI-SDR weights (--refine-sisdr)")
+    parser.add_argument("--lr", type=float, default=RefineConfig.lr, help="the search's learning rate (--refine-lr)")
+    parser.add_argument("--mel", type=float, nargs="+", default=[1.0],
+                        help="time each search with each of these mel weights (--refine-mel; 0 leaves the term out)")
     args = parser.parse_args()
     models = {name: rvqgan.load_model(name) for name in args.model}
     rates = {model.sample_rate for model in models.values()}
@@ -53,8 +58,10 @@ def main() -> int:
     n = int(args.seconds * rate)
     audio = np.resize(x[:1], (1, n)).astype(np.float32)  # mono, looped to the length asked
     steps = [s for s in args.steps if s != 0]  # a negative count still reaches RefineConfig, which refuses it
-    configs = {"plain": None, **{f"refine {s}": RefineConfig(steps=s) for s in steps}}
-    configs.update({f"refine {s} sisdr {w:g}": RefineConfig(steps=s, sisdr_weight=w) for s in steps for w in args.sisdr})
+    configs = {"plain": None}
+    for s, w, m in itertools.product(steps, [0.0, *args.sisdr], args.mel):
+        label = f"refine {s}" + (f" sisdr {w:g}" if w else "") + ("" if m == 1 else f" mel {m:g}")
+        configs[label] = RefineConfig(steps=s, lr=args.lr, sisdr_weight=w, mel_weight=m)
     print(f"{', '.join(args.model)}, {args.seconds:g} s of audio, chunks of {args.chunk_frames} frames, "
           f"medians of {args.repeats}")
     for threads in args.threads:

@@ -88,3 +88,9 @@ def test_refine_options_without_refine_are_refused(saved_model, tmp_path, capsys
     code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
                  "--refine-lr", "0.2", "-o", str(tmp_path / "eval")])
     assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not (tmp_path / "eval").exists()
+    # So is a mel weight.
+    code = main(["encode", str(REAL_CLIP), "-o", str(out), "--model", str(saved_model), "--refine-mel", "0"])
+    assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not out.exists()
+    code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
+                 "--refine-mel", "0", "-o", str(tmp_path / "eval")])
+    assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not (tmp_path / "eval").exists()

@@ -30,11 +30,14 @@ def test_search_spec_parses_into_a_refine_config():
     assert search.codebooks == 7
     assert (search.config.steps, search.config.lr, search.config.sisdr_weight) == (6, 0.2, 0.3)
     assert str(search) == "q7 6 steps lr 0.2 sisdr 0.3"
+    without_mel = load_script().Search.parse("9:8:0.2:0.3:0")
+    assert (without_mel.config.steps, without_mel.config.mel_weight) == (8, 0.0)
+    assert str(without_mel) == "q9 8 steps lr 0.2 sisdr 0.3 mel 0"
 
 
-@pytest.mark.parametrize("text", ["9:6:0.2", "9:6:0.2:0.3:1", "q9:6:0.2:0.3", "9:-1:0.2:0", "9:6:0:0", "9:6:0.2:-1"])
+@pytest.mark.parametrize("text", ["9:6:0.2", "9:6:0.2:0.3:1:1", "q9:6:0.2:0.3", "9:6:0.2:0.3:-1", "9:-1:0.2:0", "9:6:0:0", "9:6:0.2:-1"])
 def test_bad_search_spec_is_refused_with_the_expected_form(text):
-    with pytest.raises(argparse.ArgumentTypeError, match="Q:STEPS:LR:SISDR"):
+    with pytest.raises(argparse.ArgumentTypeError, match=r"Q:STEPS:LR:SISDR\[:MEL\]"):
         load_script().Search.parse(text)
 
 

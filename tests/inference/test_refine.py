@@ -49,7 +49,8 @@ def test_refinement_never_makes_an_item_worse(tiny):
     audio = torch.randn(3, 1, 4000) * 0.1
     plain = tiny.encode(audio, 4)
     # a wild step size, the default, and an objective with the SI-SDR term
-    for config in (RefineConfig(steps=2, lr=5.0), RefineConfig(steps=5), RefineConfig(steps=5, sisdr_weight=0.3)):
+    for config in (RefineConfig(steps=2, lr=5.0), RefineConfig(steps=5), RefineConfig(steps=5, sisdr_weight=0.3),
+                   RefineConfig(steps=5, sisdr_weight=0.3, mel_weight=0.0)):
         refined = refine_codes(tiny, audio, 4, config)
         assert torch.all(_score(tiny, refined, audio, config) <= _score(tiny, plain, audio, config))
 
@@ -119,6 +120,23 @@ def test_compress_with_refinement_writes_the_chunked_search_codes(tiny, tmp_path
 
 
 def test_bad_settings_are_refused():
-    for bad in ({"steps": -1}, {"lr": 0.0}, {"waveform_weight": -1.0}, {"sisdr_weight": -0.1}, {"sisdr_weight": float("nan")}):
+    for bad in ({"steps": -1}, {"lr": 0.0}, {"waveform_weight": -1.0}, {"sisdr_weight": -0.1}, {"sisdr_weight": float("nan")},
+                {"mel_weight": -1.0}, {"mel_weight": float("nan")}, {"waveform_weight": 0.0, "mel_weight": 0.0}):
         with pytest.raises(InputError, match="refinement"):
             RefineConfig(**bad)
+
+
+def test_without_the_mel_term_the_objective_is_the_waveform_terms_alone(tiny):
+    audio = torch.randn(2, 1, 3000) * 0.1
+    codes = tiny.encode(audio, 3)
+    config = RefineConfig(steps=2, sisdr_weight=0.3, mel_weight=0.0)
+    with torch.no_grad():
+        target = tiny.pad_to_hop(audio)
+        decoded = tiny.decode(codes)[..., : target.shape[-1]]
+        # no mel module at all: the term is not computed
+        score = _objective(tiny, None, tiny.quantizer.decode(codes), target, config)
+    expected = config.waveform_weight * (decoded - target).abs().mean(dim=(1, 2)) - 0.3 * si_sdr(decoded, target)
+    torch.testing.assert_close(score, expected)
+    halved = _score(tiny, codes, audio, RefineConfig(mel_weight=0.5))
+    full, no_mel = _score(tiny, codes, audio, RefineConfig()), _score(tiny, codes, audio, RefineConfig(mel_weight=0.0))
+    torch.testing.assert_close(halved, (full + no_mel) / 2)

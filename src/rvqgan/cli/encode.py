@@ -50,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "of 4-6 steps, faster than real time on 2 cores; docs/inference.md)",
     )
     parser.add_argument(
+        "--refine-mel",
+        type=float,
+        default=None,
+        metavar="WEIGHT",
+        help="with --refine: the weight of the mel distance in the search's objective (default 1; 0 leaves it "
+        "out, a step a quarter cheaper, for SI-SDR at some cost in mel; docs/inference.md)",
+    )
+    parser.add_argument(
         "--full-band",
         action="store_true",
         help="do not measure and signal the input's bandwidth (by default the decoder low-passes a "
@@ -82,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     if args.stream:
         return run_stream(args)
-    refine_config(args.refine, args.refine_sisdr, args.refine_lr)  # bad values fail here, before any file
+    refine_config(args.refine, args.refine_sisdr, args.refine_lr, args.refine_mel)  # bad values fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, AUDIO_SUFFIXES, ".rvq")
     if not jobs:
         raise RvqganError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found in {args.inputs}")
@@ -103,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         job.target.parent.mkdir(parents=True, exist_ok=True)
         rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device,
                         band_limit=not args.full_band, refine_steps=args.refine, refine_sisdr=args.refine_sisdr,
-                        refine_lr=args.refine_lr,
+                        refine_lr=args.refine_lr, refine_mel=args.refine_mel,
                         **extra)
 
     return run_jobs(
@@ -123,7 +131,7 @@ def run_stream(args: argparse.Namespace) -> int:
         raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
     if getattr(args, "entropy", "none") not in ("none", "auto"):
         raise InputError("--stream writes raw codes (one frame per chunk); leave out --entropy")
-    if args.refine or args.refine_sisdr or args.refine_lr is not None:
+    if args.refine or args.refine_sisdr or args.refine_lr is not None or args.refine_mel is not None:
         raise InputError("--refine searches over whole chunks; it cannot be combined with --stream")
     one_thread()
     model = rvqgan.load_model(args.model, device=args.device)

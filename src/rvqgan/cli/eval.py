@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --refine: the SI-SDR term of the search's objective, as rvqgan encode --refine-sisdr")
     parser.add_argument("--refine-lr", type=float, default=None, metavar="LR",
                         help="with --refine: the search's learning rate, as rvqgan encode --refine-lr")
+    parser.add_argument("--refine-mel", type=float, default=None, metavar="WEIGHT",
+                        help="with --refine: the mel term's weight in the search, as rvqgan encode --refine-mel")
     parser.add_argument("--codebooks", type=int, nargs="+", metavar="K",
                         help="model codecs: score only these numbers of codebooks (default 1..K)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from rvqgan.eval import EvalOptions, load_testset, parse_codec_spec, run_evaluation
     from rvqgan.inference import refine_config
 
-    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr)  # bad values fail here, before any clip
+    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr, args.refine_mel)  # bad values fail here, before any clip
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
     clips = load_testset(args.testset, domains=args.domains, limit=args.limit)
