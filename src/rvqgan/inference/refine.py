@@ -66,7 +66,8 @@ def refine_config(steps: int, sisdr_weight: float = 0.0, lr: float | None = None
     ``lr=None`` and ``mel_weight=None`` keep :class:`RefineConfig`'s defaults.
 
     Raises:
-        InputError: an SI-SDR weight or a learning rate without steps (nothing to search), or bad values.
+        InputError: an SI-SDR weight, a learning rate or a mel weight without steps (nothing to
+            search), or bad values.
     """
     if (sisdr_weight or lr is not None or mel_weight is not None) and not steps:
         raise InputError("refine_sisdr, refine_lr and refine_mel (--refine-sisdr, --refine-lr, --refine-mel) set the "
@@ -86,7 +87,8 @@ def _references(mel, audio: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
 def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config: RefineConfig,
                references: list[tuple[torch.Tensor, ...]] | None = None) -> torch.Tensor:
     """Per item, the objective for the decoded ``z_q`` (lower is better); ``references``:
-    ``_references(mel, audio)``, computed here when not given."""
+    ``_references(mel, audio)``, computed here when not given and the mel term is weighted
+    (``mel`` may be ``None`` when ``config.mel_weight`` is 0)."""
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
     loss = config.waveform_weight * (decoded - audio).abs().mean(dim=(1, 2))
     if config.mel_weight:
