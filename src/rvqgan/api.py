@@ -33,7 +33,7 @@ from rvqgan.checkpoint import load_model_file, model_hash
 from rvqgan.entropy.model_files import EntropyFile, EntropyModels
 from rvqgan.entropy.selection import coder_for, decoder_for
 from rvqgan.errors import CheckpointError, RvqganError
-from rvqgan.inference import decode_stream, encode_stream, refine_config
+from rvqgan.inference import decode_stream, encode_stream, encoder_search, search_for
 from rvqgan.model import Codec
 from rvqgan.models import DEFAULT_MODEL, bundled_path
 
@@ -134,7 +134,8 @@ def compress(
     entropy: str = "none",
     entropy_model: EntropyFile | None = None,
     band_limit: bool = True,
-    refine_steps: int = 0,
+    quality: str | None = None,
+    refine_steps: int | None = None,
     refine_sisdr: float = 0.0,
     refine_lr: float | None = None,
     refine_mel: float | None = None,
@@ -150,9 +151,15 @@ def compress(
         band_limit: measure the input's bandwidth (one more pass over the file) and
             signal it, so that decoding low-passes there; ``False``: the decoder's full
             band, as the model alone gives it.
-        refine_steps: choose the codes by encoder refinement with this many steps
-            (:mod:`rvqgan.inference.refine`): the same format, codes that decode closer
-            to the input, an encode tens of times slower. 0: the plain encode.
+        quality: how hard the encoder searches for its codes
+            (:func:`rvqgan.inference.quality_preset`): ``"fast"``, the one-pass encode;
+            ``"realtime"``, a short analysis-by-synthesis search, faster than real time
+            on 2 CPU cores, that the bundled model needs to beat Opus (its model card);
+            ``"best"``, a longer one, offline. ``None``: ``"realtime"``, unless
+            ``refine_steps`` sets the search by hand. Any decoder reads any of them.
+            (``Codec.encode``, the tokenizer's call, is always the one-pass encode.)
+        refine_steps: instead of a quality, set the search by hand: this many steps
+            (:mod:`rvqgan.inference.refine`). 0: the plain encode, as ``quality="fast"``.
         refine_sisdr: with ``refine_steps``, the weight of the negative SI-SDR (dB) in the
             refinement's objective (``RefineConfig.sisdr_weight``): codes whose waveform
             is closer to the input's, at some cost in mel distance. 0: the recipe's terms.
@@ -165,14 +172,16 @@ def compress(
 
     Raises:
         AudioError: unreadable, empty, NaN-holding input; BitstreamError: output exists
-            without ``overwrite``; InputError: bad ``n_quantizers`` or ``entropy``;
+            without ``overwrite``; InputError: bad ``n_quantizers``, ``entropy`` or search
+            (a quality with ``refine_*`` options, an unknown quality, bad values);
             CheckpointError: the codec has no such entropy model.
     """
     n = model.quantizer.check_n_quantizers(n_quantizers)
     info = audio_info(input_path)
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
-    refine = refine_config(refine_steps, refine_sisdr, refine_lr, refine_mel)  # checked before any work
+    search = encoder_search(quality, refine_steps, refine_sisdr, refine_lr, refine_mel)  # checked before any work
+    refine = search_for(search, n, model.n_codebooks)
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),

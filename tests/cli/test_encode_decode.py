@@ -94,3 +94,22 @@ def test_refine_options_without_refine_are_refused(saved_model, tmp_path, capsys
     code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
                  "--refine-mel", "0", "-o", str(tmp_path / "eval")])
     assert code == 2 and "--refine STEPS" in capsys.readouterr().err and not (tmp_path / "eval").exists()
+
+
+def test_quality_picks_the_search_and_conflicts_are_refused(saved_model, tmp_path, capsys) -> None:
+    def encode(name: str, *extra: str) -> int:
+        return main(["encode", str(REAL_CLIP), "-o", str(tmp_path / name), "--model", str(saved_model), "--quiet", *extra])
+
+    assert encode("fast.rvq", "--quality", "fast") == 0 and encode("zero.rvq", "--refine", "0") == 0
+    assert encode("default.rvq") == 0 and encode("realtime.rvq", "--quality", "realtime") == 0
+    fast, zero = read_rvq(tmp_path / "fast.rvq")[1], read_rvq(tmp_path / "zero.rvq")[1]
+    default, realtime = read_rvq(tmp_path / "default.rvq")[1], read_rvq(tmp_path / "realtime.rvq")[1]
+    assert np.array_equal(fast, zero) and np.array_equal(default, realtime) and not np.array_equal(fast, default)
+    capsys.readouterr()
+    assert encode("bad.rvq", "--quality", "best", "--refine", "3") == 2
+    assert "one or the other" in capsys.readouterr().err and not (tmp_path / "bad.rvq").exists()
+    assert encode("bad.rvq", "--stream", "--quality", "realtime") == 2
+    assert "--stream" in capsys.readouterr().err and not (tmp_path / "bad.rvq").exists()
+    code = main(["eval", "--testset", str(tmp_path / "none.jsonl"), "--codec", f"model:{saved_model}",
+                 "--quality", "fast", "--refine", "2", "-o", str(tmp_path / "eval")])
+    assert code == 2 and "one or the other" in capsys.readouterr().err and not (tmp_path / "eval").exists()

@@ -14,7 +14,7 @@ from tests.conftest import REAL_CLIP
 
 
 def _encode(model, target, *extra: str) -> int:
-    return main(["encode", str(REAL_CLIP), "-o", str(target), "--model", str(model), "--quiet", *extra])
+    return main(["encode", str(REAL_CLIP), "-o", str(target), "--model", str(model), "--quiet", "--quality", "fast", *extra])
 
 
 def test_entropy_coded_files_decode_to_the_same_audio_and_are_smaller(codec_dir, tmp_path, capsys):

@@ -140,3 +140,72 @@ def test_without_the_mel_term_the_objective_is_the_waveform_terms_alone(tiny):
     halved = _score(tiny, codes, audio, RefineConfig(mel_weight=0.5))
     full, no_mel = _score(tiny, codes, audio, RefineConfig()), _score(tiny, codes, audio, RefineConfig(mel_weight=0.0))
     torch.testing.assert_close(halved, (full + no_mel) / 2)
+
+
+def test_quality_presets_pick_a_search_per_bitrate():
+    from rvqgan.cli.encode import QUALITIES as CLI_QUALITIES
+    from rvqgan.inference import DEFAULT_QUALITY, QUALITIES, encoder_search, quality_preset, search_for
+
+    assert CLI_QUALITIES == QUALITIES and DEFAULT_QUALITY in QUALITIES
+    fast, realtime, best = (quality_preset(name) for name in QUALITIES)
+    assert search_for(fast, 9, 9) is None and search_for(fast, 3, 9) is None
+    # Full bitrate: toward the waveform (SI-SDR, no mel); fewer codebooks: mel alone.
+    full, reduced = search_for(realtime, 9, 9), search_for(realtime, 7, 9)
+    assert full.sisdr_weight > 0 and full.mel_weight == 0 and reduced.sisdr_weight == 0 and reduced.mel_weight > 0
+    assert all(search_for(best, n, 9).steps > search_for(realtime, n, 9).steps for n in (9, 7))
+    # A search set by hand is used for every number of codebooks; 0 steps is the plain encode.
+    by_hand = RefineConfig(steps=3)
+    assert search_for(by_hand, 2, 9) is by_hand and search_for(RefineConfig(steps=0), 9, 9) is None
+    assert search_for(None, 9, 9) is None
+    # What encode and compress run: the default preset, a named one, or the hand-set search.
+    assert encoder_search() is quality_preset(DEFAULT_QUALITY)
+    assert encoder_search("best") is best and encoder_search(steps=0) is None
+    assert encoder_search(steps=4, lr=0.2) == RefineConfig(steps=4, lr=0.2)
+    with pytest.raises(InputError, match="one or the other"):
+        encoder_search("realtime", steps=4)
+    with pytest.raises(InputError, match="one or the other"):
+        encoder_search("fast", sisdr_weight=0.3)
+    with pytest.raises(InputError, match="unknown quality 'slow'"):
+        encoder_search("slow")
+
+
+def test_compress_runs_the_realtime_search_by_default_and_fast_is_the_plain_encode(tiny, tmp_path):
+    import soundfile as sf
+
+    from rvqgan.checkpoint import save_model
+    from rvqgan.inference import quality_preset, search_for
+
+    rate, k = tiny.sample_rate, tiny.n_codebooks
+    audio = (0.1 * np.random.default_rng(1).standard_normal((1, rate // 2))).astype(np.float32)
+    sf.write(tmp_path / "in.wav", audio.T, rate, subtype="FLOAT")
+    save_model(tiny, tmp_path / "tiny.safetensors", name="tiny")
+    model = rvqgan.load_model(tmp_path / "tiny.safetensors")
+    realtime = quality_preset("realtime")
+    for n in (k, k - 1):  # full bitrate, and fewer codebooks: each its own search
+        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / f"d{n}.rvq", n)
+        expected = encode_long(model, audio, n_quantizers=n, refine=search_for(realtime, n, k)).numpy()
+        assert np.array_equal(read_rvq(tmp_path / f"d{n}.rvq")[1], expected)
+        assert not np.array_equal(expected, encode_long(model, audio, n_quantizers=n).numpy())
+    rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "f.rvq", quality="fast")
+    assert np.array_equal(read_rvq(tmp_path / "f.rvq")[1], encode_long(model, audio).numpy())
+    with pytest.raises(InputError, match="one or the other"):
+        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="best", refine_steps=3)
+    with pytest.raises(InputError, match="unknown quality"):
+        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="max")
+    assert not (tmp_path / "bad.rvq").exists()
+
+
+def test_evaluation_runs_each_settings_search_as_compress_does(tiny):
+    from rvqgan.eval.codecs import ModelCodec
+    from rvqgan.inference import quality_preset, search_for
+
+    k, rate = tiny.n_codebooks, tiny.sample_rate
+    audio = (0.1 * np.random.default_rng(2).standard_normal(rate // 2)).astype(np.float32)
+    realtime = quality_preset("realtime")
+    codec = ModelCodec(tiny, n_codebooks=[1, k], band_limit=False, refine=realtime)
+    run = codec.code(audio, rate, codec.settings)
+    for coded, n in zip(run.coded, (1, k)):
+        codes = encode_long(tiny, audio[None], n_quantizers=n, refine=search_for(realtime, n, k))
+        with torch.no_grad():
+            expected = tiny.decode(codes)[0, 0, : audio.shape[0]].numpy()
+        np.testing.assert_allclose(coded.audio, expected, atol=1e-6)

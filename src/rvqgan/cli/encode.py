@@ -11,6 +11,9 @@ from rvqgan.cli.entropy_options import add_encode_options, compress_kwargs
 from rvqgan.cli.files import AUDIO_SUFFIXES, Job, plan_jobs
 from rvqgan.errors import InputError, RvqganError
 
+# rvqgan.inference.QUALITIES, written out so that the parser does not import torch (a test checks they agree)
+QUALITIES = ("fast", "realtime", "best")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("encode", help="compress audio to .rvq files")
@@ -26,12 +29,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="code frame by frame with a causal model; INPUT and -o may be '-' (WAV on stdin, .rvq on stdout)",
     )
     parser.add_argument(
+        "--quality",
+        choices=QUALITIES,
+        default=None,
+        help="how hard the encoder searches for its codes: fast (one pass, ~10x real time on 2 cores), "
+        "realtime (the default: a short analysis-by-synthesis search, faster than real time on 2 cores; "
+        "what the bundled model needs to beat Opus), best (a longer search, offline). The same format; "
+        "any decoder reads them (docs/inference.md)",
+    )
+    parser.add_argument(
         "--refine",
         type=int,
-        default=0,
+        default=None,
         metavar="STEPS",
-        help="choose the codes by analysis-by-synthesis with STEPS optimizer steps (20 is a good value): "
-        "the same format, codes that decode closer to the input, an encode tens of times slower",
+        help="instead of --quality, set the search by hand: STEPS optimizer steps (0: the one-pass encode, "
+        "as --quality fast)",
     )
     parser.add_argument(
         "--refine-sisdr",
@@ -85,12 +97,13 @@ def n_quantizers_for_kbps(model, kbps: float) -> int:
 def run(args: argparse.Namespace) -> int:
     import rvqgan
     from rvqgan.audio import audio_info
-    from rvqgan.inference import refine_config
+    from rvqgan.inference import encoder_search
 
     check_device(args.device)
     if args.stream:
         return run_stream(args)
-    refine_config(args.refine, args.refine_sisdr, args.refine_lr, args.refine_mel)  # bad values fail here, before any file
+    encoder_search(args.quality, args.refine, args.refine_sisdr, args.refine_lr,
+                   args.refine_mel)  # bad values fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, AUDIO_SUFFIXES, ".rvq")
     if not jobs:
         raise RvqganError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found in {args.inputs}")
@@ -110,9 +123,8 @@ def run(args: argparse.Namespace) -> int:
     def work(job: Job) -> None:
         job.target.parent.mkdir(parents=True, exist_ok=True)
         rvqgan.compress(model, job.source, job.target, n, overwrite=args.overwrite, device=args.device,
-                        band_limit=not args.full_band, refine_steps=args.refine, refine_sisdr=args.refine_sisdr,
-                        refine_lr=args.refine_lr, refine_mel=args.refine_mel,
-                        **extra)
+                        band_limit=not args.full_band, quality=args.quality, refine_steps=args.refine,
+                        refine_sisdr=args.refine_sisdr, refine_lr=args.refine_lr, refine_mel=args.refine_mel, **extra)
 
     return run_jobs(
         jobs, work, weights=[weight(j) for j in jobs], unit="s", verb="encoded", quiet=args.quiet
@@ -131,8 +143,10 @@ def run_stream(args: argparse.Namespace) -> int:
         raise InputError(f"--flush-every must be >= 1, got {args.flush_every}")
     if getattr(args, "entropy", "none") not in ("none", "auto"):
         raise InputError("--stream writes raw codes (one frame per chunk); leave out --entropy")
-    if args.refine or args.refine_sisdr or args.refine_lr is not None or args.refine_mel is not None:
-        raise InputError("--refine searches over whole chunks; it cannot be combined with --stream")
+    if args.quality not in (None, "fast") or args.refine or args.refine_sisdr or args.refine_lr is not None \
+            or args.refine_mel is not None:
+        raise InputError("--stream codes frame by frame with the one-pass encoder (--quality fast); the search of "
+                         "--quality realtime/best and --refine works over whole chunks and cannot be combined with it")
     one_thread()
     model = rvqgan.load_model(args.model, device=args.device)
     require_causal(model)

@@ -40,8 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures (no matplotlib needed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the listening page's condition order")
     parser.add_argument("--device", default="cpu", help="torch device for models")
-    parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
-                        help="model codecs: choose the codes by encoder refinement, as rvqgan encode --refine")
+    parser.add_argument("--quality", choices=("fast", "realtime", "best"), default=None,
+                        help="model codecs: the encoder's search, as rvqgan encode --quality (default realtime, "
+                        "as there)")
+    parser.add_argument("--refine", type=int, default=None, metavar="STEPS",
+                        help="model codecs: instead of --quality, a search set by hand, as rvqgan encode --refine")
     parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="WEIGHT",
                         help="with --refine: the SI-SDR term of the search's objective, as rvqgan encode --refine-sisdr")
     parser.add_argument("--refine-lr", type=float, default=None, metavar="LR",
@@ -57,15 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rvqgan.errors import InputError
     from rvqgan.eval import EvalOptions, load_testset, parse_codec_spec, run_evaluation
-    from rvqgan.inference import refine_config
+    from rvqgan.inference import encoder_search
 
-    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr, args.refine_mel)  # bad values fail here, before any clip
+    search = encoder_search(args.quality, args.refine, args.refine_sisdr, args.refine_lr,
+                            args.refine_mel)  # bad values fail here, before any clip
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
     clips = load_testset(args.testset, domains=args.domains, limit=args.limit)
     if not clips:
         raise InputError(f"no clip of {args.testset} matches --domains {args.domains}")
-    codecs = [parse_codec_spec(spec, device=args.device, refine=refine, n_codebooks=args.codebooks)
+    codecs = [parse_codec_spec(spec, device=args.device, refine=search, n_codebooks=args.codebooks)
               for spec in args.codec]
     options = EvalOptions(
         visqol=not args.no_visqol,

@@ -19,7 +19,7 @@ import torch
 from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
-from rvqgan.inference import RefineConfig, encode_long
+from rvqgan.inference import QualityPreset, RefineConfig, encode_long, search_for
 
 
 @dataclass(frozen=True)
@@ -134,21 +134,22 @@ class ModelCodec(EvalCodec):
             count it in the header's bytes and low-pass the decoded audio there
             (:mod:`rvqgan.audio.bandwidth`); ``False``: the decoder's output as it comes.
         refine: choose the codes of each setting by encoder refinement with this search,
-            as ``rvqgan.compress(..., refine_steps=N, ...)`` does (the same chunks, so the
-            same codes; :func:`rvqgan.inference.refine_config` builds it from those
-            arguments); ``None``: the plain encode, whose codes for k codebooks are the
-            first k of one encode.
+            or with the search a :class:`~rvqgan.inference.QualityPreset` picks for its
+            number of codebooks, as ``rvqgan.compress`` does (the same chunks, so the
+            same codes; :func:`rvqgan.inference.encoder_search` builds either from
+            compress's arguments); ``None``: the plain encode, whose codes for k
+            codebooks are the first k of one encode.
     """
 
     def __init__(
         self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
         band_limit: bool = True,
-        refine: RefineConfig | None = None,
+        refine: RefineConfig | QualityPreset | None = None,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
         self.band_limit = band_limit
-        self.refine = refine if refine is not None and refine.steps else None
+        self.refine = refine
         self.name = name or getattr(model, "name", None) or "model"
         counts = list(n_codebooks) if n_codebooks else list(range(1, model.n_codebooks + 1))
         for n in counts:
@@ -183,15 +184,18 @@ class ModelCodec(EvalCodec):
         model_rate = self.model.sample_rate
         x = resample(audio, sample_rate, model_rate)
         tensor = torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, -1).to(self.device)
-        # Plain: one encode serves every setting (codebook k does not depend on how many follow).
-        # Refined: each setting makes its own search below.
-        codes = self.model.encode(tensor) if self.refine is None or not settings else None
+        # Plain: one encode serves every plain setting (codebook k does not depend on how many
+        # follow). Refined: each setting makes its own search below.
+        searches = [search_for(self.refine, s.value, self.model.n_codebooks) for s in settings]
+        plain = self.model.encode(tensor) if any(search is None for search in searches) or not settings else None
+        codes = plain
         bandwidth = measure_bandwidth(x, model_rate) if self.band_limit else None
         coded = []
-        for setting in settings:
+        for setting, search in zip(settings, searches):
             n = setting.value
-            if self.refine is not None:  # a search for this number of codebooks, as compress makes it
-                codes = encode_long(self.model, tensor[0], n_quantizers=n, device=self.device, refine=self.refine)
+            codes = plain
+            if search is not None:  # a search for this number of codebooks, as compress makes it
+                codes = encode_long(self.model, tensor[0], n_quantizers=n, device=self.device, refine=search)
                 codes = codes.to(self.device)
             decoded = self.model.decode(codes[:, :n])[0].float().cpu()
             decoded = band_limit(decoded[:, : x.shape[0]], model_rate, bandwidth)[0].numpy()

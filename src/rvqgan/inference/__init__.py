@@ -6,7 +6,8 @@ length; ``encode_long`` / ``decode_long`` wrap them for arrays already in memory
 ``encode_batch`` / ``decode_batch`` code many files of different lengths at once
 (padded batches with padding masks), each exactly as coding it alone.
 ``refine_codes`` (and ``refine=`` of the encoders) chooses codes by analysis-by-synthesis:
-a slower encode whose codes decode closer to the input.
+a slower encode whose codes decode closer to the input; ``quality_preset`` names the
+searches of ``--quality fast | realtime | best``.
 """
 
 from rvqgan.inference.batched import DEFAULT_BATCH_SIZE, decode_batch, encode_batch
@@ -19,12 +20,25 @@ from rvqgan.inference.chunked import (
     frames_for_length,
 )
 from rvqgan.inference.receptive import Context, decoder_context, encoder_context
-from rvqgan.inference.refine import RefineConfig, refine_codes, refine_config
+from rvqgan.inference.refine import (
+    DEFAULT_QUALITY,
+    QUALITIES,
+    QualityPreset,
+    RefineConfig,
+    encoder_search,
+    quality_preset,
+    refine_codes,
+    refine_config,
+    search_for,
+)
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHUNK_FRAMES",
+    "DEFAULT_QUALITY",
+    "QUALITIES",
     "Context",
+    "QualityPreset",
     "RefineConfig",
     "decode_batch",
     "decode_long",
@@ -34,7 +48,10 @@ __all__ = [
     "encode_long",
     "encode_stream",
     "encoder_context",
+    "encoder_search",
     "frames_for_length",
+    "quality_preset",
     "refine_codes",
     "refine_config",
+    "search_for",
 ]

@@ -78,6 +78,97 @@ def refine_config(steps: int, sisdr_weight: float = 0.0, lr: float | None = None
                         mel_weight=RefineConfig.mel_weight if mel_weight is None else mel_weight)
 
 
+QUALITIES = ("fast", "realtime", "best")
+
+
+@dataclass(frozen=True)
+class QualityPreset:
+    """A named encoder effort: the search it runs at full bitrate and below it.
+
+    At full bitrate (every codebook) the bundled model's mel and STFT distances are far
+    below Opus 8 kbps's and SI-SDR is the close one, so the search leans on the waveform;
+    below, mel is the close one (against Opus 12 kbps at 6 kbps), so it searches on mel
+    alone. The settings were chosen on training-corpus excerpts with
+    ``benchmarks/refine_objective.py`` and checked on the test set (docs/inference.md,
+    "Quality presets").
+
+    Attributes:
+        name: ``"fast"``, ``"realtime"`` or ``"best"``.
+        full: the search with every codebook (``None``: the plain encode).
+        reduced: the search with fewer codebooks.
+    """
+
+    name: str
+    full: RefineConfig | None
+    reduced: RefineConfig | None
+
+    def config(self, n_quantizers: int, n_codebooks: int) -> RefineConfig | None:
+        """The search for ``n_quantizers`` of a model's ``n_codebooks`` codebooks."""
+        return self.full if n_quantizers >= n_codebooks else self.reduced
+
+
+_PRESETS = {
+    # The one-pass encode: x8-15 real time on 2 cores for the bundled model.
+    "fast": QualityPreset("fast", None, None),
+    # Faster than real time on 2 cores (benchmarks/refine_speed.py).
+    "realtime": QualityPreset(
+        "realtime",
+        full=RefineConfig(steps=8, lr=0.2, sisdr_weight=0.3, mel_weight=0.0),
+        reduced=RefineConfig(steps=6, lr=0.2),
+    ),
+    # Offline: about half real time.
+    "best": QualityPreset(
+        "best",
+        full=RefineConfig(steps=20, lr=0.1, sisdr_weight=0.3),
+        reduced=RefineConfig(steps=20, lr=0.1),
+    ),
+}
+
+
+def quality_preset(name: str) -> QualityPreset:
+    """The preset ``--quality NAME`` names.
+
+    Raises:
+        InputError: an unknown name.
+    """
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise InputError(f"unknown quality {name!r}; expected one of {', '.join(QUALITIES)}") from None
+
+
+def search_for(refine: RefineConfig | QualityPreset | None, n_quantizers: int,
+               n_codebooks: int) -> RefineConfig | None:
+    """The search to run for ``n_quantizers`` codebooks: a preset's choice, the one search
+    given, or ``None`` (the plain encode)."""
+    if isinstance(refine, QualityPreset):
+        refine = refine.config(n_quantizers, n_codebooks)
+    return refine if refine is not None and refine.steps else None
+
+
+DEFAULT_QUALITY = "realtime"
+
+
+def encoder_search(quality: str | None = None, steps: int | None = None, sisdr_weight: float = 0.0,
+                   lr: float | None = None, mel_weight: float | None = None) -> RefineConfig | QualityPreset | None:
+    """What ``rvqgan encode`` and ``rvqgan.compress`` run: the preset ``--quality`` names
+    (``None``: ``DEFAULT_QUALITY``), or the search ``--refine STEPS`` and its options set by
+    hand (``steps=0``: the plain encode). Pass the result to :func:`search_for` with the
+    number of codebooks.
+
+    Raises:
+        InputError: both a quality and a hand-set search, an unknown quality, or what
+            :func:`refine_config` refuses.
+    """
+    by_hand = steps is not None or sisdr_weight or lr is not None or mel_weight is not None
+    if not by_hand:
+        return quality_preset(DEFAULT_QUALITY if quality is None else quality)
+    if quality is not None:
+        raise InputError("quality (--quality) picks the search; refine_steps and its options (--refine, "
+                         "--refine-sisdr, --refine-lr, --refine-mel) set one by hand: give one or the other")
+    return refine_config(steps or 0, sisdr_weight, lr, mel_weight)
+
+
 def _references(mel, audio: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
     """Per item, the input's mel spectra (``MelLoss.spectra``): the search's fixed reference."""
     with torch.no_grad():
@@ -90,6 +181,8 @@ def _objective(model: Codec, mel, z_q: torch.Tensor, audio: torch.Tensor, config
     ``_references(mel, audio)``, computed here when not given and the mel term is weighted
     (``mel`` may be ``None`` when ``config.mel_weight`` is 0)."""
     decoded = model.decoder(z_q)[..., : audio.shape[-1]]
+    if decoded.shape[-1] < audio.shape[-1]:  # a decoder that returns a few samples short: silence there
+        decoded = torch.nn.functional.pad(decoded, (0, audio.shape[-1] - decoded.shape[-1]))
     loss = config.waveform_weight * (decoded - audio).abs().mean(dim=(1, 2))
     if config.mel_weight:
         references = references if references is not None else _references(mel, audio)

@@ -1,0 +1,100 @@
+"""Snake's fused backward (rvqgan.nn.snake) against autograd through the eager expression.
+
+Part 1 times the activation alone at the decoder's shapes for 10 s of 44.1 kHz audio,
+forward and backward, for the input gradient alone (the encoder's search, alpha frozen)
+and for both gradients (training). Part 2 times the encoder's search on the bundled model
+(``encode_long`` of 10 s of the test recording, the realtime preset's settings at full
+bitrate) with every Snake routed through each, interleaved in this process, and checks
+that both choose the same codes up to float rounding.
+
+    python benchmarks/snake_speed.py --threads 2 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import rvqgan
+import rvqgan.nn.snake as snake_module
+from rvqgan.audio import read_audio
+from rvqgan.inference import RefineConfig, encode_long
+from rvqgan.nn.snake import snake, snake_reference
+
+SHAPES = ((96, 55_125), (48, 220_500), (24, 441_000))  # channels, samples: the decoder's last blocks
+CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "ambi_piano.flac"
+ROUTES: dict[str, Callable] = {"eager (autograd)": snake_reference, "rvqgan.nn.snake": snake}
+
+
+def median_s(fn: Callable[[], object], repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def layer_table(repeats: int) -> None:
+    print("Snake alone, batch 1, forward + backward (ms): input gradient only | input and alpha gradients")
+    for channels, samples in SHAPES:
+        x = torch.randn(1, channels, samples)
+        alpha = 0.2 + 2 * torch.rand(1, channels, 1)
+        g = torch.randn_like(x)
+        row = []
+        for fn in ROUTES.values():
+            for wants_alpha in (False, True):
+                xi, ai = x.clone().requires_grad_(True), alpha.clone().requires_grad_(wants_alpha)
+                wanted = (xi, ai) if wants_alpha else (xi,)
+                row.append(1000 * median_s(lambda: torch.autograd.grad(fn(xi, ai), wanted, g), repeats))  # noqa: B023
+        print(f"  C={channels:3d} T={samples:7d}: eager {row[0]:6.1f} | {row[1]:6.1f}   ours {row[2]:6.1f} | {row[3]:6.1f}"
+              f"   ({row[0] / row[2]:.2f}x | {row[1] / row[3]:.2f}x)")
+
+
+def search_table(repeats: int, seconds: float) -> None:
+    model = rvqgan.load_model()
+    x, _ = read_audio(CLIP, model.sample_rate)
+    audio = np.resize(x[:1], (1, int(seconds * model.sample_rate))).astype(np.float32)
+    config = RefineConfig(steps=8, lr=0.2, sisdr_weight=0.3, mel_weight=0.0)
+    times: dict[str, list[float]] = {name: [] for name in ROUTES}
+    codes = {}
+    try:
+        for _ in range(repeats + 1):  # the first round warms up and is not counted
+            for name, fn in ROUTES.items():
+                snake_module.snake = fn
+                started = time.perf_counter()
+                codes[name] = encode_long(model, audio, n_quantizers=9, refine=config)
+                times[name].append(time.perf_counter() - started)
+    finally:
+        snake_module.snake = snake
+    base = statistics.median(times["eager (autograd)"][1:])
+    print(f"the encoder's search (8 steps, lr 0.2, SI-SDR 0.3, no mel; 9 codebooks) over {seconds:g} s, "
+          f"medians of {repeats}:")
+    for name, values in times.items():
+        t = statistics.median(values[1:])
+        print(f"  {name:18s} {t:6.2f} s, x{seconds / t:5.2f} real time ({base / t:.2f}x)")
+    first, second = (np.asarray(c) for c in codes.values())
+    print(f"  codes that agree: {100 * np.mean(first == second):.2f}% (float rounding in the gradients moves a few)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    layer_table(args.repeats)
+    search_table(args.repeats, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
