@@ -12,6 +12,10 @@ Run (the A/B of docs/recipe.md)::
         --settings q1 q7 q9
 
 A folder evaluated with several codecs must name one with ``FOLDER:CODEC``.
+``FOLDER:CODEC@SETTING`` pairs every compared setting with that one setting of the
+codec: a model against Opus at one bitrate, from the same evaluation, per domain:
+
+    python benchmarks/compare_evals.py EVAL:opus@8kbps EVAL:default --settings q9 --domain speech
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ from rvqgan.eval.report import mean_ci
 METRICS = ("mel", "stft", "sisdr")
 
 
-def load(spec: str) -> tuple[str, dict[tuple[str, str], dict[str, float]]]:
-    """``FOLDER[:CODEC]`` -> (codec name, {(clip, setting): {metric: value}})."""
+ANY = "*"  # the setting key of a codec pinned to one setting with @SETTING
+
+
+def load(spec: str, domain: str | None = None) -> tuple[str, dict[tuple[str, str], dict[str, float]]]:
+    """``FOLDER[:CODEC][@SETTING]`` -> (codec name, {(clip, setting): {metric: value}}); with
+    ``@SETTING``, that setting's rows alone, under the setting ``ANY``."""
+    spec, _, pinned = spec.partition("@")
     folder, _, codec = spec.partition(":")
     path = Path(folder) / "results.csv"
     if not path.is_file():
@@ -43,33 +52,40 @@ def load(spec: str) -> tuple[str, dict[tuple[str, str], dict[str, float]]]:
         codec = names[0]
     out = {}
     for row in rows:
-        if row["codec"] == codec:
-            out[row["clip"], row["setting"]] = {m: float(row[m]) if row[m] else math.nan for m in METRICS}
+        if row["codec"] != codec or (domain and row["domain"] != domain) or (pinned and row["setting"] != pinned):
+            continue
+        setting = ANY if pinned else row["setting"]
+        out[row["clip"], setting] = {m: float(row[m]) if row[m] else math.nan for m in METRICS}
     if not out:
-        raise SystemExit(f"{folder} has no rows of codec {codec!r} (it has {names})")
-    return codec, out
+        raise SystemExit(f"{folder} has no rows of codec {codec!r}" + (f" at {pinned}" if pinned else "")
+                         + (f" in domain {domain}" if domain else "") + f" (it has {names})")
+    return codec + (f" {pinned}" if pinned else ""), out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="rvqgan eval output folders; the first is the baseline")
     parser.add_argument("--settings", nargs="+", default=["q9"], help="settings to compare (e.g. q1 q9)")
+    parser.add_argument("--domain", help="compare only the clips of this domain")
     args = parser.parse_args(argv)
     if len(args.folders) < 2:
         parser.error("give a baseline folder and at least one candidate")
-    base_name, base = load(args.folders[0])
+    base_name, base = load(args.folders[0], args.domain)
     print(f"baseline: {base_name}; differences are candidate - baseline, per clip")
     print("| candidate | setting | metric | baseline mean | candidate mean | mean difference (95% CI) | median difference | clips better |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for spec in args.folders[1:]:
-        name, cand = load(spec)
+        name, cand = load(spec, args.domain)
         for setting in args.settings:
-            keys = sorted(k for k in base if k[1] == setting and k in cand)
-            if not keys:
+            clips = sorted({clip for clip, s in cand if s in (setting, ANY)})
+            keys = [(clip, setting) for clip in clips]
+            pairs_of = [(base.get(k, base.get((k[0], ANY))), cand.get(k, cand.get((k[0], ANY)))) for k in keys]
+            pairs_of = [(b, c) for b, c in pairs_of if b is not None and c is not None]
+            if not pairs_of:
                 print(f"| {name} | {setting} | (no clips in common) | | | | | |")
                 continue
             for metric in METRICS:
-                pairs = [(base[k][metric], cand[k][metric]) for k in keys]
+                pairs = [(b[metric], c[metric]) for b, c in pairs_of]
                 pairs = [(b, c) for b, c in pairs if math.isfinite(b) and math.isfinite(c)]
                 diffs = [c - b for b, c in pairs]
                 mean, half, n = mean_ci(diffs)

@@ -16,8 +16,9 @@ Run (the bundled default model and the real test set, 2 threads)::
         --threads 2 --out bench_entropy.json
 
 ``--per-domain`` and ``--seconds`` shorten a run; ``--speed-clips 0`` skips the timing.
-``--refine STEPS [--refine-sisdr W] [--refine-lr LR]`` codes the codes ``rvqgan encode --refine`` writes
-(a search per number of codebooks, so give few ``--n-codebooks``): do the code LM's
+``--quality realtime|best`` or ``--refine STEPS [--refine-sisdr W] [--refine-lr LR]`` codes the codes
+``rvqgan encode`` writes with them (a search per number of codebooks, so give few ``--n-codebooks``;
+without either, the one-pass encode's codes, ``--quality fast``): do the code LM's
 savings hold on codes chosen by search? The model must have its code LM and
 static tables beside it (``rvqgan train-lm``); codings it lacks are skipped and named.
 """
@@ -56,7 +57,7 @@ from rvqgan.audio import read_audio
 from rvqgan.bitstream import default_chunk_frames, packed_size
 from rvqgan.entropy.coder import LMCoder, StaticCoder
 from rvqgan.entropy.model_files import entropy_models_of
-from rvqgan.inference import encode_long, refine_config
+from rvqgan.inference import QUALITIES, encode_long, encoder_search, quality_preset, search_for
 
 CODINGS = ("none", "static", "lm")
 
@@ -126,12 +127,13 @@ def measure_sizes(model, clips, n_list, available, seconds, chunk, refine=None) 
             audio = audio[:, : int(seconds * model.sample_rate)]
         duration = audio.shape[1] / model.sample_rate
         tensor = torch.from_numpy(np.ascontiguousarray(audio))
-        if refine is None:  # one encode: the codes for n codebooks are its first n
-            with torch.inference_mode():
-                codes = encode_long(model, tensor).numpy()
+        searches = {n: search_for(refine, n, model) for n in n_list}
+        with torch.inference_mode():  # one encode: the codes for n codebooks are its first n
+            plain = encode_long(model, tensor).numpy()
         for n in n_list:
-            if refine is not None:  # a search per number of codebooks, as compress makes it
-                codes = encode_long(model, tensor, n_quantizers=n, refine=refine).numpy()
+            codes = plain
+            if searches[n] is not None:  # a search per number of codebooks, as compress makes it
+                codes = encode_long(model, tensor, n_quantizers=n, refine=searches[n]).numpy()
             for coding, coder in coders(model, codes.shape[0], n, available).items():
                 size, spent = payload_bytes(codes[:, :n], coder, chunk, (model.codebook_size - 1).bit_length())
                 cell = sums[(domain, n, coding)]
@@ -186,6 +188,7 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
         f"saving vs none in brackets; chunk {args.chunk_frames} frames"
         + (f"; codes refined with {args.refine} steps, SI-SDR weight {args.refine_sisdr:g}, "
            f"learning rate {args.refine_lr or 'default'}" if args.refine else "")
+        + (f"; codes of --quality {args.quality}" if args.quality else "")
     )
     print("| domain | n | " + " | ".join(available) + " |")
     print("|---|---|" + "---|" * len(available))
@@ -222,6 +225,7 @@ def report(model, sizes: dict, speed: dict, n_list, available, args) -> dict:
         "end_to_end": speed,
         "clips": args.n_clips,
         "seconds_cap": args.seconds,
+        "quality": args.quality or ("fast" if not args.refine else None),
         "refine_steps": args.refine,
         "refine_sisdr": args.refine_sisdr,
         "refine_lr": args.refine_lr,
@@ -240,6 +244,8 @@ def main() -> None:
     parser.add_argument("--chunk-frames", type=int, default=None, help="chunk length (default the format's)")
     parser.add_argument("--speed-clips", type=int, default=2, help="clips per domain timed end to end")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quality", choices=QUALITIES, default=None,
+                        help="code the codes of this preset (rvqgan encode --quality; default fast, the one-pass encode)")
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS", help="code refined codes (rvqgan encode --refine)")
     parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="W", help="with --refine: its SI-SDR term")
     parser.add_argument("--refine-lr", type=float, default=None, metavar="LR", help="with --refine: its learning rate")
@@ -256,7 +262,10 @@ def main() -> None:
         print(f"note: the model has no {' / '.join(missing)} entropy model; skipped", file=sys.stderr)
     clips = read_clips(args.manifest, args.per_domain)
     args.n_clips = len(clips)
-    refine = refine_config(args.refine, args.refine_sisdr, args.refine_lr)
+    if args.quality and args.refine:
+        raise SystemExit("--quality and --refine are alternatives")
+    refine = (quality_preset(args.quality) if args.quality
+              else encoder_search(None, args.refine, args.refine_sisdr, args.refine_lr))
     sizes = measure_sizes(model, clips, n_list, available, args.seconds, args.chunk_frames, refine)
     speed = measure_speed(model, clips, available, args.seconds, args.speed_clips) if args.speed_clips else {}
     figures = report(model, sizes, speed, n_list, available, args)

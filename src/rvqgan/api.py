@@ -155,8 +155,10 @@ def compress(
             (:func:`rvqgan.inference.quality_preset`): ``"fast"``, the one-pass encode;
             ``"realtime"``, a short analysis-by-synthesis search, faster than real time
             on 2 CPU cores, that the bundled model needs to beat Opus (its model card);
-            ``"best"``, a longer one, offline. ``None``: ``"realtime"``, unless
-            ``refine_steps`` sets the search by hand. Any decoder reads any of them.
+            ``"best"``, a longer one, offline. ``None``: ``"realtime"`` for the bundled
+            default model, on which the presets were tuned and timed, and ``"fast"`` for
+            any other (:func:`rvqgan.inference.default_quality`), unless ``refine_steps``
+            sets the search by hand. Any decoder reads any of them.
             (``Codec.encode``, the tokenizer's call, is always the one-pass encode.)
         refine_steps: instead of a quality, set the search by hand: this many steps
             (:mod:`rvqgan.inference.refine`). 0: the plain encode, as ``quality="fast"``.
@@ -181,7 +183,7 @@ def compress(
     coder, entropy_info = coder_for(model, entropy, info.channels, n, entropy_model)
     name, content_hash = _identity(model)
     search = encoder_search(quality, refine_steps, refine_sisdr, refine_lr, refine_mel)  # checked before any work
-    refine = search_for(search, n, model.n_codebooks)
+    refine = search_for(search, n, model)
     bandwidth = measure_file_bandwidth(input_path, model.sample_rate) if band_limit else None
     header = RvqHeader.from_codec(
         _Identity(model, name, content_hash),

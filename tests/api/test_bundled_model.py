@@ -75,3 +75,17 @@ def test_bundled_causal_model_streams_a_real_file_as_offline():
     assert audio_out.shape[-1] == audio.shape[-1]
     err = (audio_out - decoded[..., : audio.shape[-1]]).abs().max() / decoded.abs().max()
     assert err < 1e-5, float(err)
+
+
+def test_the_default_encode_searches_and_comes_closer_than_the_one_pass_encode(tmp_path):
+    """``rvqgan encode``'s default for the bundled model is ``--quality realtime``: on a real
+    file it must decode closer to the input than the one-pass encode (``--quality fast``)."""
+    model = rvqgan.load_model()
+    x, _ = read_audio(REAL_CLIP, 44100)
+    sdr = {}
+    for quality in (None, "fast"):
+        rvqgan.compress(model, REAL_CLIP, tmp_path / f"{quality}.rvq", quality=quality)
+        rvqgan.decompress(tmp_path / f"{quality}.rvq", tmp_path / f"{quality}.wav")
+        y, _ = read_audio(tmp_path / f"{quality}.wav", 44100)
+        sdr[quality] = np.mean([si_sdr(x[c], y[c]) for c in range(x.shape[0])])
+    assert sdr[None] > sdr["fast"] + 0.5, sdr

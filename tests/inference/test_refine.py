@@ -143,24 +143,31 @@ def test_without_the_mel_term_the_objective_is_the_waveform_terms_alone(tiny):
 
 
 def test_quality_presets_pick_a_search_per_bitrate():
-    from rvqgan.cli.encode import QUALITIES as CLI_QUALITIES
-    from rvqgan.inference import DEFAULT_QUALITY, QUALITIES, encoder_search, quality_preset, search_for
+    from types import SimpleNamespace
 
-    assert CLI_QUALITIES == QUALITIES and DEFAULT_QUALITY in QUALITIES
+    from rvqgan.cli.encode import QUALITIES as CLI_QUALITIES
+    from rvqgan.inference import QUALITIES, DefaultQuality, default_quality, encoder_search, quality_preset, search_for
+
+    nine = SimpleNamespace(n_codebooks=9, name="default")  # what search_for reads of a model
+    other = SimpleNamespace(n_codebooks=9, name="official-dac-44khz")
+    assert CLI_QUALITIES == QUALITIES
     fast, realtime, best = (quality_preset(name) for name in QUALITIES)
-    assert search_for(fast, 9, 9) is None and search_for(fast, 3, 9) is None
+    assert search_for(fast, 9, nine) is None and search_for(fast, 3, nine) is None
     # Full bitrate: toward the waveform (SI-SDR, no mel); fewer codebooks: mel alone.
-    full, reduced = search_for(realtime, 9, 9), search_for(realtime, 7, 9)
+    full, reduced = search_for(realtime, 9, nine), search_for(realtime, 7, nine)
     assert full.sisdr_weight > 0 and full.mel_weight == 0 and reduced.sisdr_weight == 0 and reduced.mel_weight > 0
-    assert all(search_for(best, n, 9).steps > search_for(realtime, n, 9).steps for n in (9, 7))
+    assert all(search_for(best, n, nine).steps > search_for(realtime, n, nine).steps for n in (9, 7))
     # A search set by hand is used for every number of codebooks; 0 steps is the plain encode.
     by_hand = RefineConfig(steps=3)
-    assert search_for(by_hand, 2, 9) is by_hand and search_for(RefineConfig(steps=0), 9, 9) is None
-    assert search_for(None, 9, 9) is None
-    # What encode and compress run: the default preset, a named one, or the hand-set search.
-    assert encoder_search() is quality_preset(DEFAULT_QUALITY)
-    assert encoder_search("best") is best and encoder_search(steps=0) is None
-    assert encoder_search(steps=4, lr=0.2) == RefineConfig(steps=4, lr=0.2)
+    assert search_for(by_hand, 2, nine) is by_hand and search_for(RefineConfig(steps=0), 9, nine) is None
+    assert search_for(None, 9, nine) is None
+    # With nothing named: realtime for the model the presets were tuned on, fast for others.
+    assert default_quality(nine) == "realtime" and default_quality(other) == "fast"
+    assert isinstance(encoder_search(), DefaultQuality)
+    assert search_for(encoder_search(), 7, nine) == reduced and search_for(encoder_search(), 9, other) is None
+    assert encoder_search("best") is best and encoder_search("realtime", steps=None) is realtime
+    assert search_for(encoder_search("realtime"), 9, other) == full  # a named preset applies to any model
+    assert encoder_search(steps=0) is None and encoder_search(steps=4, lr=0.2) == RefineConfig(steps=4, lr=0.2)
     with pytest.raises(InputError, match="one or the other"):
         encoder_search("realtime", steps=4)
     with pytest.raises(InputError, match="one or the other"):
@@ -169,7 +176,7 @@ def test_quality_presets_pick_a_search_per_bitrate():
         encoder_search("slow")
 
 
-def test_compress_runs_the_realtime_search_by_default_and_fast_is_the_plain_encode(tiny, tmp_path):
+def test_compress_runs_the_realtime_search_by_default_for_the_tuned_model(tiny, tmp_path):
     import soundfile as sf
 
     from rvqgan.checkpoint import save_model
@@ -178,20 +185,26 @@ def test_compress_runs_the_realtime_search_by_default_and_fast_is_the_plain_enco
     rate, k = tiny.sample_rate, tiny.n_codebooks
     audio = (0.1 * np.random.default_rng(1).standard_normal((1, rate // 2))).astype(np.float32)
     sf.write(tmp_path / "in.wav", audio.T, rate, subtype="FLOAT")
+    save_model(tiny, tmp_path / "tuned.safetensors", name="default")  # named as the bundled default model
     save_model(tiny, tmp_path / "tiny.safetensors", name="tiny")
-    model = rvqgan.load_model(tmp_path / "tiny.safetensors")
+    tuned, other = (rvqgan.load_model(tmp_path / f"{stem}.safetensors") for stem in ("tuned", "tiny"))
     realtime = quality_preset("realtime")
+    plain = encode_long(tuned, audio).numpy()
     for n in (k, k - 1):  # full bitrate, and fewer codebooks: each its own search
-        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / f"d{n}.rvq", n)
-        expected = encode_long(model, audio, n_quantizers=n, refine=search_for(realtime, n, k)).numpy()
+        rvqgan.compress(tuned, tmp_path / "in.wav", tmp_path / f"d{n}.rvq", n)
+        expected = encode_long(tuned, audio, n_quantizers=n, refine=search_for(realtime, n, tuned)).numpy()
         assert np.array_equal(read_rvq(tmp_path / f"d{n}.rvq")[1], expected)
-        assert not np.array_equal(expected, encode_long(model, audio, n_quantizers=n).numpy())
-    rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "f.rvq", quality="fast")
-    assert np.array_equal(read_rvq(tmp_path / "f.rvq")[1], encode_long(model, audio).numpy())
+        assert not np.array_equal(expected, plain[:, :n])
+    rvqgan.compress(tuned, tmp_path / "in.wav", tmp_path / "f.rvq", quality="fast")
+    rvqgan.compress(other, tmp_path / "in.wav", tmp_path / "o.rvq")  # another model: fast unless asked
+    assert np.array_equal(read_rvq(tmp_path / "f.rvq")[1], plain)
+    assert np.array_equal(read_rvq(tmp_path / "o.rvq")[1], plain)
+    rvqgan.compress(other, tmp_path / "in.wav", tmp_path / "r.rvq", quality="realtime")
+    assert np.array_equal(read_rvq(tmp_path / "r.rvq")[1], read_rvq(tmp_path / f"d{k}.rvq")[1])
     with pytest.raises(InputError, match="one or the other"):
-        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="best", refine_steps=3)
+        rvqgan.compress(tuned, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="best", refine_steps=3)
     with pytest.raises(InputError, match="unknown quality"):
-        rvqgan.compress(model, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="max")
+        rvqgan.compress(tuned, tmp_path / "in.wav", tmp_path / "bad.rvq", quality="max")
     assert not (tmp_path / "bad.rvq").exists()
 
 
@@ -205,7 +218,7 @@ def test_evaluation_runs_each_settings_search_as_compress_does(tiny):
     codec = ModelCodec(tiny, n_codebooks=[1, k], band_limit=False, refine=realtime)
     run = codec.code(audio, rate, codec.settings)
     for coded, n in zip(run.coded, (1, k)):
-        codes = encode_long(tiny, audio[None], n_quantizers=n, refine=search_for(realtime, n, k))
+        codes = encode_long(tiny, audio[None], n_quantizers=n, refine=search_for(realtime, n, tiny))
         with torch.no_grad():
             expected = tiny.decode(codes)[0, 0, : audio.shape[0]].numpy()
         np.testing.assert_allclose(coded.audio, expected, atol=1e-6)

@@ -33,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=QUALITIES,
         default=None,
         help="how hard the encoder searches for its codes: fast (one pass, ~10x real time on 2 cores), "
-        "realtime (the default: a short analysis-by-synthesis search, faster than real time on 2 cores; "
-        "what the bundled model needs to beat Opus), best (a longer search, offline). The same format; "
-        "any decoder reads them (docs/inference.md)",
+        "realtime (a short analysis-by-synthesis search, faster than real time on 2 cores with the bundled "
+        "model; what it needs to beat Opus), best (a longer search, offline). Default: realtime for the "
+        "bundled default model, fast for other models. The same format; any decoder reads them "
+        "(docs/inference.md)",
     )
     parser.add_argument(
         "--refine",

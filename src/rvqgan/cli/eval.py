@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the listening page's condition order")
     parser.add_argument("--device", default="cpu", help="torch device for models")
     parser.add_argument("--quality", choices=("fast", "realtime", "best"), default=None,
-                        help="model codecs: the encoder's search, as rvqgan encode --quality (default realtime, "
-                        "as there)")
+                        help="model codecs: the encoder's search, as rvqgan encode --quality (the same default: "
+                        "realtime for the bundled default model, fast for others)")
     parser.add_argument("--refine", type=int, default=None, metavar="STEPS",
                         help="model codecs: instead of --quality, a search set by hand, as rvqgan encode --refine")
     parser.add_argument("--refine-sisdr", type=float, default=0.0, metavar="WEIGHT",

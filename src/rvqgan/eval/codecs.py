@@ -19,7 +19,8 @@ import torch
 from rvqgan.audio.bandwidth import band_limit, measure_bandwidth
 from rvqgan.errors import InputError
 from rvqgan.eval.metrics import resample
-from rvqgan.inference import QualityPreset, RefineConfig, encode_long, search_for
+from rvqgan.inference import encode_long, search_for
+from rvqgan.inference.refine import Search
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,9 @@ class ModelCodec(EvalCodec):
             count it in the header's bytes and low-pass the decoded audio there
             (:mod:`rvqgan.audio.bandwidth`); ``False``: the decoder's output as it comes.
         refine: choose the codes of each setting by encoder refinement with this search,
-            or with the search a :class:`~rvqgan.inference.QualityPreset` picks for its
-            number of codebooks, as ``rvqgan.compress`` does (the same chunks, so the
+            or with the search a quality preset picks for its number of codebooks
+            (:class:`~rvqgan.inference.QualityPreset`, :class:`~rvqgan.inference.DefaultQuality`),
+            as ``rvqgan.compress`` does (the same chunks, so the
             same codes; :func:`rvqgan.inference.encoder_search` builds either from
             compress's arguments); ``None``: the plain encode, whose codes for k
             codebooks are the first k of one encode.
@@ -144,7 +146,7 @@ class ModelCodec(EvalCodec):
     def __init__(
         self, model, name: str | None = None, n_codebooks: Sequence[int] | None = None, device: str = "cpu",
         band_limit: bool = True,
-        refine: RefineConfig | QualityPreset | None = None,
+        refine: Search = None,
     ) -> None:
         self.model = model.eval().to(device)
         self.device = device
@@ -186,7 +188,7 @@ class ModelCodec(EvalCodec):
         tensor = torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, -1).to(self.device)
         # Plain: one encode serves every plain setting (codebook k does not depend on how many
         # follow). Refined: each setting makes its own search below.
-        searches = [search_for(self.refine, s.value, self.model.n_codebooks) for s in settings]
+        searches = [search_for(self.refine, s.value, self.model) for s in settings]
         plain = self.model.encode(tensor) if any(search is None for search in searches) or not settings else None
         codes = plain
         bandwidth = measure_bandwidth(x, model_rate) if self.band_limit else None

@@ -17,7 +17,7 @@ from pathlib import Path
 from rvqgan.errors import ConfigError
 from rvqgan.eval.baselines import Mp3Codec, OpusCodec
 from rvqgan.eval.codecs import EvalCodec, ModelCodec
-from rvqgan.inference import QualityPreset, RefineConfig
+from rvqgan.inference.refine import Search
 
 
 def _numbers(text: str, what: str) -> list[str]:
@@ -41,7 +41,7 @@ def load_model(name_or_path: str | Path):
     return public_load_model(name_or_path, fold=True)
 
 
-def parse_codec_spec(spec: str, device: str = "cpu", *, refine: RefineConfig | QualityPreset | None = None,
+def parse_codec_spec(spec: str, device: str = "cpu", *, refine: Search = None,
                      n_codebooks: list[int] | None = None) -> EvalCodec:
     """Build the :class:`EvalCodec` a spec names (see the module docstring).
 

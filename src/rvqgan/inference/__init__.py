@@ -21,10 +21,11 @@ from rvqgan.inference.chunked import (
 )
 from rvqgan.inference.receptive import Context, decoder_context, encoder_context
 from rvqgan.inference.refine import (
-    DEFAULT_QUALITY,
     QUALITIES,
+    DefaultQuality,
     QualityPreset,
     RefineConfig,
+    default_quality,
     encoder_search,
     quality_preset,
     refine_codes,
@@ -35,15 +36,16 @@ from rvqgan.inference.refine import (
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHUNK_FRAMES",
-    "DEFAULT_QUALITY",
     "QUALITIES",
     "Context",
+    "DefaultQuality",
     "QualityPreset",
     "RefineConfig",
     "decode_batch",
     "decode_long",
     "decode_stream",
     "decoder_context",
+    "default_quality",
     "encode_batch",
     "encode_long",
     "encode_stream",

@@ -102,9 +102,29 @@ class QualityPreset:
     full: RefineConfig | None
     reduced: RefineConfig | None
 
-    def config(self, n_quantizers: int, n_codebooks: int) -> RefineConfig | None:
-        """The search for ``n_quantizers`` of a model's ``n_codebooks`` codebooks."""
-        return self.full if n_quantizers >= n_codebooks else self.reduced
+    def config(self, n_quantizers: int, model: Codec) -> RefineConfig | None:
+        """The search for ``n_quantizers`` of ``model``'s codebooks."""
+        return self.full if n_quantizers >= model.n_codebooks else self.reduced
+
+
+# Bundled models whose presets were chosen and timed (docs/inference.md, "Quality presets").
+TUNED_MODELS = ("default",)
+
+
+@dataclass(frozen=True)
+class DefaultQuality:
+    """The quality when none is named: ``realtime`` for a model in ``TUNED_MODELS`` (by its
+    ``name``), ``fast`` for any other. The presets' searches were tuned and timed on the
+    bundled default model; on a model forty times larger, such as the official DAC's, the
+    same search would run far slower than real time on a CPU, so it is asked for by name."""
+
+    def config(self, n_quantizers: int, model: Codec) -> RefineConfig | None:
+        return quality_preset(default_quality(model)).config(n_quantizers, model)
+
+
+def default_quality(model: Codec) -> str:
+    """``"realtime"`` for the models the presets were tuned on, ``"fast"`` otherwise."""
+    return "realtime" if getattr(model, "name", None) in TUNED_MODELS else "fast"
 
 
 _PRESETS = {
@@ -137,24 +157,24 @@ def quality_preset(name: str) -> QualityPreset:
         raise InputError(f"unknown quality {name!r}; expected one of {', '.join(QUALITIES)}") from None
 
 
-def search_for(refine: RefineConfig | QualityPreset | None, n_quantizers: int,
-               n_codebooks: int) -> RefineConfig | None:
-    """The search to run for ``n_quantizers`` codebooks: a preset's choice, the one search
-    given, or ``None`` (the plain encode)."""
-    if isinstance(refine, QualityPreset):
-        refine = refine.config(n_quantizers, n_codebooks)
+Search = RefineConfig | QualityPreset | DefaultQuality | None
+
+
+def search_for(refine: Search, n_quantizers: int, model: Codec) -> RefineConfig | None:
+    """The search to run for ``n_quantizers`` of ``model``'s codebooks: a preset's choice,
+    the one search given, or ``None`` (the plain encode)."""
+    if isinstance(refine, (QualityPreset, DefaultQuality)):
+        refine = refine.config(n_quantizers, model)
     return refine if refine is not None and refine.steps else None
 
 
-DEFAULT_QUALITY = "realtime"
-
-
 def encoder_search(quality: str | None = None, steps: int | None = None, sisdr_weight: float = 0.0,
-                   lr: float | None = None, mel_weight: float | None = None) -> RefineConfig | QualityPreset | None:
-    """What ``rvqgan encode`` and ``rvqgan.compress`` run: the preset ``--quality`` names
-    (``None``: ``DEFAULT_QUALITY``), or the search ``--refine STEPS`` and its options set by
-    hand (``steps=0``: the plain encode). Pass the result to :func:`search_for` with the
-    number of codebooks.
+                   lr: float | None = None, mel_weight: float | None = None) -> Search:
+    """What ``rvqgan encode`` and ``rvqgan.compress`` run: the preset ``--quality`` names,
+    the search ``--refine STEPS`` and its options set by hand (``steps=0``: the plain
+    encode), or, with neither, :class:`DefaultQuality` (``realtime`` for the bundled default
+    model, ``fast`` for others). Pass the result to :func:`search_for` with the number of
+    codebooks and the model.
 
     Raises:
         InputError: both a quality and a hand-set search, an unknown quality, or what
@@ -162,7 +182,7 @@ def encoder_search(quality: str | None = None, steps: int | None = None, sisdr_w
     """
     by_hand = steps is not None or sisdr_weight or lr is not None or mel_weight is not None
     if not by_hand:
-        return quality_preset(DEFAULT_QUALITY if quality is None else quality)
+        return DefaultQuality() if quality is None else quality_preset(quality)
     if quality is not None:
         raise InputError("quality (--quality) picks the search; refine_steps and its options (--refine, "
                          "--refine-sisdr, --refine-lr, --refine-mel) set one by hand: give one or the other")
