@@ -145,7 +145,7 @@ def test_without_the_mel_term_the_objective_is_the_waveform_terms_alone(tiny):
 def test_quality_presets_pick_a_search_per_bitrate():
     from types import SimpleNamespace
 
-    from rvqgan.cli.encode import QUALITIES as CLI_QUALITIES
+    from rvqgan.cli.common import QUALITIES as CLI_QUALITIES
     from rvqgan.inference import QUALITIES, DefaultQuality, default_quality, encoder_search, quality_preset, search_for
 
     nine = SimpleNamespace(n_codebooks=9, name="default")  # what search_for reads of a model

@@ -11,6 +11,10 @@ from tqdm import tqdm
 from rvqgan.cli.files import Job, Outcome
 from rvqgan.errors import RvqganError
 
+# rvqgan.inference.QUALITIES (``--quality``), written out so that this module does
+# not import torch; a test checks that the two agree.
+QUALITIES = ("fast", "realtime", "best")
+
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="output file (one input) or folder")

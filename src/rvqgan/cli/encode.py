@@ -6,13 +6,10 @@ import argparse
 import math
 import sys
 
-from rvqgan.cli.common import add_common_options, check_device, run_jobs
+from rvqgan.cli.common import QUALITIES, add_common_options, check_device, run_jobs
 from rvqgan.cli.entropy_options import add_encode_options, compress_kwargs
 from rvqgan.cli.files import AUDIO_SUFFIXES, Job, plan_jobs
 from rvqgan.errors import InputError, RvqganError
-
-# rvqgan.inference.QUALITIES, written out so that the parser does not import torch (a test checks they agree)
-QUALITIES = ("fast", "realtime", "best")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures (no matplotlib needed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the listening page's condition order")
     parser.add_argument("--device", default="cpu", help="torch device for models")
-    parser.add_argument("--quality", choices=("fast", "realtime", "best"), default=None,
+    from rvqgan.cli.common import QUALITIES
+
+    parser.add_argument("--quality", choices=QUALITIES, default=None,
                         help="model codecs: the encoder's search, as rvqgan encode --quality (the same default: "
                         "realtime for the bundled default model, fast for others)")
     parser.add_argument("--refine", type=int, default=None, metavar="STEPS",
