@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from dilated_backward import median_ms  # benchmarks/: its median-of-repeats timer
 
 import rvqgan
 import rvqgan.nn.snake as snake_module
@@ -32,16 +33,6 @@ from rvqgan.nn.snake import snake, snake_reference
 SHAPES = ((96, 55_125), (48, 220_500), (24, 441_000))  # channels, samples: the decoder's last blocks
 CLIP = Path(__file__).resolve().parents[1] / "tests" / "data" / "ambi_piano.flac"
 ROUTES: dict[str, Callable] = {"eager (autograd)": snake_reference, "rvqgan.nn.snake": snake}
-
-
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def layer_table(repeats: int) -> None:
@@ -55,7 +46,7 @@ def layer_table(repeats: int) -> None:
             for wants_alpha in (False, True):
                 xi, ai = x.clone().requires_grad_(True), alpha.clone().requires_grad_(wants_alpha)
                 wanted = (xi, ai) if wants_alpha else (xi,)
-                row.append(1000 * median_s(lambda: torch.autograd.grad(fn(xi, ai), wanted, g), repeats))  # noqa: B023
+                row.append(median_ms(lambda: torch.autograd.grad(fn(xi, ai), wanted, g), repeats))  # noqa: B023
         print(f"  C={channels:3d} T={samples:7d}: eager {row[0]:6.1f} | {row[1]:6.1f}   ours {row[2]:6.1f} | {row[3]:6.1f}"
               f"   ({row[0] / row[2]:.2f}x | {row[1] / row[3]:.2f}x)")
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -16,6 +19,19 @@ DATA = Path(__file__).parent / "data"
 REAL_CLIP = DATA / "ambi_piano.flac"
 
 torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_repo_script(relative: str) -> ModuleType:
+    """Import a script of the repository (``benchmarks/x.py``, ``scripts/x.py``) as a module
+    named after its file; it is registered in ``sys.modules``, where dataclasses look it up."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_config(**changes) -> CodecConfig:

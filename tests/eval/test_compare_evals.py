@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_evals.py"
+from tests.conftest import load_repo_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("compare_evals", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_repo_script("benchmarks/compare_evals.py")
 
 
 def _write(folder: Path, rows: list[tuple[str, str, str, str, float, float, float]]) -> None:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 
 from rvqgan.eval.testset import read_clip
-from tests.conftest import REAL_CLIP
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quantizer_stats.py"
+from tests.conftest import REAL_CLIP, load_repo_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("quantizer_stats", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_repo_script("benchmarks/quantizer_stats.py")
 
 
 def test_codebook_stats_bounds_and_first_residual(tiny_model):

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from rvqgan.eval.testset import read_clip
-from tests.conftest import REAL_CLIP
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "refine_objective.py"
+from tests.conftest import REAL_CLIP, load_repo_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("refine_objective", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_repo_script("benchmarks/refine_objective.py")
 
 
 def test_search_spec_parses_into_a_refine_config():

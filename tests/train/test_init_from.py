@@ -8,6 +8,7 @@ import pytest
 from rvqgan.errors import CheckpointError, ConfigError
 from rvqgan.train import Trainer
 from rvqgan.train.export import export_run
+from tests.conftest import load_repo_script
 from tests.train.helpers import tiny_train_config, weights
 
 
@@ -112,13 +113,8 @@ def test_init_step_and_warmup_need_init_from(piano_cache):
 
 def test_a_lineage_seed_in_git_continues_the_run(piano_cache, tmp_path, source_run):
     """scripts/save_lineage_seed.py keeps what init_from needs; the run goes on from its step."""
-    import importlib.util
-    from pathlib import Path
 
-    script = Path(__file__).parents[2] / "scripts" / "save_lineage_seed.py"
-    spec = importlib.util.spec_from_file_location("save_lineage_seed", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_repo_script("scripts/save_lineage_seed.py")
     run, generator, discriminator = source_run
     seed = tmp_path / "lineage" / "default"
     assert module.save_seed(run, seed) == 2
