@@ -128,11 +128,13 @@ def measure_sizes(model, clips, n_list, available, seconds, chunk, refine=None) 
         duration = audio.shape[1] / model.sample_rate
         tensor = torch.from_numpy(np.ascontiguousarray(audio))
         searches = {n: search_for(refine, n, model) for n in n_list}
-        with torch.inference_mode():  # one encode: the codes for n codebooks are its first n
-            plain = encode_long(model, tensor).numpy()
+        if any(search is None for search in searches.values()):
+            with torch.inference_mode():  # one encode: the codes for n codebooks are its first n
+                plain = encode_long(model, tensor).numpy()
         for n in n_list:
-            codes = plain
-            if searches[n] is not None:  # a search per number of codebooks, as compress makes it
+            if searches[n] is None:
+                codes = plain
+            else:  # a search per number of codebooks, as compress makes it
                 codes = encode_long(model, tensor, n_quantizers=n, refine=searches[n]).numpy()
             for coding, coder in coders(model, codes.shape[0], n, available).items():
                 size, spent = payload_bytes(codes[:, :n], coder, chunk, (model.codebook_size - 1).bit_length())
